@@ -1,0 +1,611 @@
+/* Unit tests for lib/io/state.c: the rules, the file format, corruption of every kind, and a
+ * simulated crash (or failure) after every step of the atomic write. */
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <inttypes.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fsutil.h"
+#include "macro.h"
+#include "tmpdir-util.h"
+#include "state.h"
+
+static char root[] = "/tmp/test-state-XXXXXX";
+static char tmpdir[TMPDIR_SIZE];
+
+static void setup(void) {
+        tmpdir_make(root, tmpdir);
+}
+
+static void teardown(void) {
+        (void) tmpdir_rm_rf(tmpdir);
+}
+
+static size_t count_temps(void) {
+        DIR *d = opendir(tmpdir);
+        struct dirent *de;
+        size_t n = 0;
+
+        ck_assert_ptr_nonnull(d);
+        while ((de = readdir(d)))
+                n += fsutil_is_temp_name(de->d_name, STATE_FILE_NAME);
+        closedir(d);
+        return n;
+}
+
+/* Writes raw bytes as state.json, bypassing the atomic writer. */
+static void write_raw(const char *data, size_t len) {
+        char p[PATH_MAX];
+        int fd;
+
+        (void) snprintf(p, sizeof(p), "%s/%s", tmpdir, STATE_FILE_NAME);
+        fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(write(fd, data, len), (ssize_t) len);
+        close(fd);
+}
+
+/* A file with body and its correct checksum line: for content that is wrong in meaning only. */
+static char *seal(const char *body) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned n = 0;
+        char *out, *p;
+
+        ck_assert_int_eq(EVP_Digest(body, strlen(body), md, &n, EVP_sha256(), NULL), 1);
+        out = malloc(strlen(body) + 8 + 2 * n + 2);
+        ck_assert_ptr_nonnull(out);
+        p = stpcpy(stpcpy(out, body), "sha256:");
+        for (unsigned i = 0; i < n; i++)
+                p += sprintf(p, "%02x", md[i]);
+        strcpy(p, "\n");
+        return out;
+}
+
+/* The "old" state of the crash tests: epoch 5, two votes, two clusters. */
+static state *make_old(void) {
+        state *s = NULL;
+
+        ck_assert_int_eq(state_new(&s), 0);
+        ck_assert_int_eq(state_record_vote(s, 3, "az-b"), 1);
+        ck_assert_int_eq(state_record_vote(s, 5, "az-a"), 1);
+        ck_assert_int_eq(state_set_cluster_primary(s, "main", "db-a", 3), 1);
+        ck_assert_int_eq(state_set_cluster_primary(s, "aux", "db-x", 1), 1);
+        return s;
+}
+
+/* The "new" state: a further vote, a new primary, a higher epoch. */
+static state *make_new(void) {
+        state *s = make_old();
+
+        ck_assert_int_eq(state_record_vote(s, 6, "az-c"), 1);
+        ck_assert_int_eq(state_set_cluster_primary(s, "main", "db-b", 6), 1);
+        ck_assert_int_eq(state_set_epoch(s, 7), 1);
+        return s;
+}
+
+static state *load_ok(int expect) {
+        _cleanup_free_ char *detail = NULL;
+        state *s = NULL;
+        int r = state_load(tmpdir, &s, &detail);
+
+        ck_assert_msg(
+                r == expect, "state_load: %d (%s), expected %d", r, detail ?: state_strerror(r), expect);
+        return s;
+}
+
+START_TEST(test_missing_file_is_fresh) {
+        _cleanup_(state_freep) state *s = load_ok(0);
+        _cleanup_(state_freep) state *fresh = NULL;
+        const char *c = "x";
+
+        ck_assert_int_eq(state_get_epoch(s), 0);
+        ck_assert_int_eq(state_last_vote(s, NULL, &c), 0);
+        ck_assert_ptr_null(c);
+        ck_assert_uint_eq(state_n_clusters(s), 0);
+        ck_assert_int_eq(state_new(&fresh), 0);
+        ck_assert(state_equal(s, fresh));
+}
+END_TEST
+
+START_TEST(test_missing_dir) {
+        _cleanup_(state_freep) state *old = make_old();
+        _cleanup_free_ char *detail = NULL;
+        char p[PATH_MAX];
+        state *s = NULL;
+
+        (void) snprintf(p, sizeof(p), "%s/nope", tmpdir);
+        ck_assert_int_eq(state_load(p, &s, &detail), -ENOENT);
+        ck_assert_ptr_null(s);
+        ck_assert_ptr_nonnull(strstr(detail, "nope"));
+        ck_assert_int_eq(state_save(p, old), -ENOENT);
+}
+END_TEST
+
+START_TEST(test_round_trip) {
+        _cleanup_(state_freep) state *a = make_new(), *b = NULL, *c = NULL;
+        _cleanup_free_ char *data = NULL, *data2 = NULL;
+        size_t len, len2;
+        const char *name;
+        uint64_t e;
+        char p[PATH_MAX];
+        struct stat st;
+
+        ck_assert_int_eq(state_save(tmpdir, a), 0);
+        b = load_ok(1);
+        ck_assert(state_equal(a, b));
+        ck_assert_int_eq(state_get_epoch(b), 7);
+        ck_assert_int_eq(state_vote_for(b, 6, &name), 1);
+        ck_assert_str_eq(name, "az-c");
+        ck_assert_int_eq(state_vote_for(b, 3, &name), 1);
+        ck_assert_str_eq(name, "az-b");
+        ck_assert_int_eq(state_vote_for(b, 4, &name), 0);
+        ck_assert_int_eq(state_get_cluster_primary(b, "main", &name, &e), 1);
+        ck_assert_str_eq(name, "db-b");
+        ck_assert_int_eq(e, 6);
+        ck_assert_int_eq(state_get_cluster_primary(b, "nope", &name, &e), 0);
+        ck_assert_ptr_null(name);
+
+        (void) snprintf(p, sizeof(p), "%s/%s", tmpdir, STATE_FILE_NAME);
+        ck_assert_int_eq(stat(p, &st), 0);
+        ck_assert_int_eq(st.st_mode & 07777, STATE_FILE_MODE);
+        ck_assert_uint_eq(count_temps(), 0);
+
+        /* Byte-stable: format(parse(format(s))) == format(s). */
+        ck_assert_int_eq(state_format(a, &data, &len), 0);
+        ck_assert_int_eq(state_parse(data, len, &c, NULL), 0);
+        ck_assert_int_eq(state_format(c, &data2, &len2), 0);
+        ck_assert_uint_eq(len, len2);
+        ck_assert_mem_eq(data, data2, len);
+        ck_assert_ptr_nonnull(strstr(data, "\"version\": 1"));
+
+        /* The largest epoch survives the trip. */
+        ck_assert_int_eq(state_set_epoch(a, STATE_EPOCH_MAX), 1);
+        ck_assert_int_eq(state_save(tmpdir, a), 0);
+        state_free(b);
+        b = load_ok(1);
+        ck_assert(state_get_epoch(b) == STATE_EPOCH_MAX);
+}
+END_TEST
+
+START_TEST(test_epoch_rules) {
+        _cleanup_(state_freep) state *s = NULL;
+
+        ck_assert_int_eq(state_new(&s), 0);
+        ck_assert_int_eq(state_set_epoch(s, 0), 0);
+        ck_assert_int_eq(state_set_epoch(s, 4), 1);
+        ck_assert_int_eq(state_set_epoch(s, 4), 0);
+        ck_assert_int_eq(state_set_epoch(s, 3), -STATE_ERROR_EPOCH_BACKWARDS);
+        ck_assert_int_eq(state_set_epoch(s, 0), -STATE_ERROR_EPOCH_BACKWARDS);
+        ck_assert_int_eq(state_set_epoch(s, UINT64_MAX), -ERANGE);
+        ck_assert_int_eq(state_get_epoch(s), 4);
+}
+END_TEST
+
+/* One vote per epoch, epochs only forward: a script run against one state. */
+static const struct {
+        uint64_t epoch;
+        const char *candidate;
+        int r;
+        uint64_t epoch_after;
+} vote_steps[] = {
+        {2, "az-a", 1, 2},
+        {2, "az-a", 0, 2},                          /* the same vote again: fine */
+        {2, "az-b", -STATE_ERROR_ALREADY_VOTED, 2}, /* a second, different vote */
+        {1, "az-a", -STATE_ERROR_VOTE_STALE, 2},    /* older than the last vote */
+        {5, "az-b", 1, 5},                          /* raises the epoch */
+        {2, "az-a", -STATE_ERROR_VOTE_STALE, 5},    /* even the same old vote */
+        {5, "az-c", -STATE_ERROR_ALREADY_VOTED, 5},
+        {6, "", -EINVAL, 5},
+        {6, NULL, -EINVAL, 5},
+        {6, "a\nb", -EINVAL, 5},
+        {UINT64_MAX, "az-a", -ERANGE, 5},
+        {6, "az-c", 1, 6},
+};
+
+START_TEST(test_vote_rules) {
+        _cleanup_(state_freep) state *s = NULL;
+        const char *c;
+        uint64_t e;
+
+        ck_assert_int_eq(state_new(&s), 0);
+        ck_assert_int_eq(state_vote_for(s, 2, &c), 0);
+        for (size_t i = 0; i < ELEMENTSOF(vote_steps); i++) {
+                int r = state_record_vote(s, vote_steps[i].epoch, vote_steps[i].candidate);
+
+                ck_assert_msg(r == vote_steps[i].r, "step %zu: %d (%s), expected %d", i, r,
+                        state_strerror(r), vote_steps[i].r);
+                ck_assert_int_eq(state_get_epoch(s), vote_steps[i].epoch_after);
+        }
+        ck_assert_int_eq(state_vote_for(s, 2, &c), 1);
+        ck_assert_str_eq(c, "az-a");
+        ck_assert_int_eq(state_vote_for(s, 5, &c), 1);
+        ck_assert_str_eq(c, "az-b");
+        ck_assert_int_eq(state_vote_for(s, 7, &c), 0);
+        ck_assert_int_eq(state_last_vote(s, &e, &c), 1);
+        ck_assert_int_eq(e, 6);
+        ck_assert_str_eq(c, "az-c");
+
+        /* A vote below a current epoch raised without voting is stale too. */
+        ck_assert_int_eq(state_set_epoch(s, 9), 1);
+        ck_assert_int_eq(state_record_vote(s, 8, "az-a"), -STATE_ERROR_VOTE_STALE);
+        ck_assert_int_eq(state_record_vote(s, 9, "az-a"), 1);
+}
+END_TEST
+
+START_TEST(test_vote_history_bound) {
+        _cleanup_(state_freep) state *s = NULL, *t = NULL;
+        const char *c;
+
+        ck_assert_int_eq(state_new(&s), 0);
+        for (uint64_t e = 1; e <= STATE_VOTES_MAX + 4; e++)
+                ck_assert_int_eq(state_record_vote(s, e * 10, e % 2 ? "az-a" : "az-b"), 1);
+        /* The oldest four are forgotten: unknown, and still refused. */
+        ck_assert_int_eq(state_vote_for(s, 10, &c), -STATE_ERROR_VOTE_STALE);
+        ck_assert_int_eq(state_vote_for(s, 45, &c), -STATE_ERROR_VOTE_STALE);
+        ck_assert_int_eq(state_vote_for(s, 50, &c), 1);
+        ck_assert_str_eq(c, "az-a");
+        ck_assert_int_eq(state_vote_for(s, 55, &c), 0);
+        ck_assert_int_eq(state_record_vote(s, 10, "az-a"), -STATE_ERROR_VOTE_STALE);
+        ck_assert_int_eq(state_save(tmpdir, s), 0);
+        t = load_ok(1);
+        ck_assert(state_equal(s, t));
+}
+END_TEST
+
+START_TEST(test_cluster_rules) {
+        _cleanup_(state_freep) state *s = NULL;
+        const char *p;
+        uint64_t e;
+
+        ck_assert_int_eq(state_new(&s), 0);
+        ck_assert_int_eq(state_set_cluster_primary(s, "main", "db-a", 0), 1);
+        ck_assert_int_eq(state_set_cluster_primary(s, "main", "db-a", 0), 0);
+        ck_assert_int_eq(state_set_cluster_primary(s, "main", "db-b", 0), -STATE_ERROR_CONFIG_CONFLICT);
+        ck_assert_int_eq(state_set_cluster_primary(s, "main", "db-b", 4), 1);
+        ck_assert_int_eq(state_set_cluster_primary(s, "main", "db-a", 3), -STATE_ERROR_CONFIG_EPOCH_STALE);
+        ck_assert_int_eq(state_set_cluster_primary(s, "main", "db-b", 3), -STATE_ERROR_CONFIG_EPOCH_STALE);
+        ck_assert_int_eq(state_set_cluster_primary(s, "", "db-b", 5), -EINVAL);
+        ck_assert_int_eq(state_set_cluster_primary(s, "main", NULL, 5), -EINVAL);
+        ck_assert_int_eq(state_set_cluster_primary(s, "main", "db-c", UINT64_MAX), -ERANGE);
+        ck_assert_int_eq(state_set_cluster_primary(s, "b", "db-1", 1), 1);
+        ck_assert_int_eq(state_set_cluster_primary(s, "a", "db-2", 2), 1);
+        ck_assert_uint_eq(state_n_clusters(s), 3);
+        ck_assert_int_eq(state_get_cluster_primary(s, "main", &p, &e), 1);
+        ck_assert_str_eq(p, "db-b");
+        ck_assert_int_eq(e, 4);
+        ck_assert_int_eq(state_get_cluster_primary(s, "a", &p, &e), 1);
+        ck_assert_str_eq(p, "db-2");
+        /* The config epoch is the cluster's own: it does not move the sentinel's epoch. */
+        ck_assert_int_eq(state_get_epoch(s), 0);
+}
+END_TEST
+
+START_TEST(test_truncated_every_length) {
+        _cleanup_(state_freep) state *s = make_new();
+        _cleanup_free_ char *data = NULL;
+        size_t len;
+
+        ck_assert_int_eq(state_format(s, &data, &len), 0);
+        for (size_t n = 0; n < len; n++) {
+                _cleanup_free_ char *detail = NULL;
+                state *t = NULL;
+                int r;
+
+                write_raw(data, n);
+                r = state_load(tmpdir, &t, &detail);
+                ck_assert_msg(r < 0, "truncated to %zu of %zu bytes: loaded (%d)", n, len, r);
+                ck_assert_msg(state_error_is_corruption(r), "length %zu: %d %s", n, r, state_strerror(r));
+                ck_assert_ptr_null(t);
+                ck_assert_ptr_nonnull(detail);
+                ck_assert_ptr_nonnull(strstr(detail, STATE_FILE_NAME));
+        }
+        write_raw(data, len);
+        state_free(load_ok(1));
+}
+END_TEST
+
+START_TEST(test_flipped_bytes) {
+        static const unsigned char masks[] = {0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0xff};
+        _cleanup_(state_freep) state *s = make_new();
+        _cleanup_free_ char *data = NULL, *detail = NULL;
+        size_t len;
+        state *t = NULL;
+
+        ck_assert_int_eq(state_format(s, &data, &len), 0);
+        for (size_t i = 0; i < len; i++)
+                for (size_t m = 0; m < ELEMENTSOF(masks); m++) {
+                        int r;
+
+                        data[i] ^= masks[m];
+                        r = state_parse(data, len, &t, NULL);
+                        ck_assert_msg(r < 0 && state_error_is_corruption(r), "byte %zu ^ 0x%02x: %d", i,
+                                masks[m], r);
+                        ck_assert_ptr_null(t);
+                        data[i] ^= masks[m];
+                }
+
+        /* And once through the file, for the message. */
+        data[len / 3] ^= 0x01;
+        write_raw(data, len);
+        ck_assert_int_eq(state_load(tmpdir, &t, &detail), -STATE_ERROR_CHECKSUM);
+        ck_assert_ptr_nonnull(strstr(detail, "checksum"));
+}
+END_TEST
+
+/* Bodies with a correct checksum whose content is wrong. */
+static const struct {
+        const char *body;
+        int r;
+} bad_bodies[] = {
+        {"{ \"version\": 2, \"current_epoch\": 1, \"votes\": [], \"clusters\": [] }\n",
+                -STATE_ERROR_VERSION},
+        {"{ \"version\": 0, \"current_epoch\": 1, \"votes\": [], \"clusters\": [] }\n",
+                -STATE_ERROR_VERSION},
+        {"{ \"version\": \"1\", \"current_epoch\": 1, \"votes\": [], \"clusters\": [] }\n",
+                -STATE_ERROR_VERSION},
+        {"{ \"version\": 1.0, \"current_epoch\": 1, \"votes\": [], \"clusters\": [] }\n",
+                -STATE_ERROR_VERSION},
+        {"{ \"current_epoch\": 1, \"votes\": [], \"clusters\": [] }\n", -STATE_ERROR_VERSION},
+        {"{ \"version\": 99, \"something\": \"else\" }\n", -STATE_ERROR_VERSION},
+        {"{ \"version\": 1, \"votes\": [], \"clusters\": [] }\n", -STATE_ERROR_INVALID},
+        {"{ \"version\": 1, \"current_epoch\": -1, \"votes\": [], \"clusters\": [] }\n",
+                -STATE_ERROR_INVALID},
+        {"{ \"version\": 1, \"current_epoch\": 1.5, \"votes\": [], \"clusters\": [] }\n",
+                -STATE_ERROR_INVALID},
+        {"{ \"version\": 1, \"current_epoch\": \"1\", \"votes\": [], \"clusters\": [] }\n",
+                -STATE_ERROR_INVALID},
+        {"{ \"version\": 1, \"current_epoch\": 18446744073709551615, \"votes\": [], \"clusters\": [] }\n",
+                -STATE_ERROR_INVALID},
+        {"{ \"version\": 1, \"current_epoch\": 99999999999999999999, \"votes\": [], \"clusters\": [] }\n",
+                -STATE_ERROR_INVALID},
+        {"{ \"version\": 1, \"current_epoch\": 1, \"clusters\": [] }\n", -STATE_ERROR_INVALID},
+        {"{ \"version\": 1, \"current_epoch\": 1, \"votes\": {}, \"clusters\": [] }\n",
+                -STATE_ERROR_INVALID},
+        {"{ \"version\": 1, \"current_epoch\": 1, \"votes\": [], \"clusters\": [], \"x\": 1 }\n",
+                -STATE_ERROR_INVALID},
+        {"{ \"version\": 1, \"current_epoch\": 3, \"votes\": [ { \"epoch\": 4, \"candidate\": \"a\" } ], "
+         "\"clusters\": [] }\n",
+                -STATE_ERROR_INVALID}, /* a vote above the current epoch */
+        {"{ \"version\": 1, \"current_epoch\": 3, \"votes\": [ { \"epoch\": 2, \"candidate\": \"a\" }, "
+         "{ \"epoch\": 2, \"candidate\": \"b\" } ], \"clusters\": [] }\n",
+                -STATE_ERROR_INVALID}, /* two votes in one epoch */
+        {"{ \"version\": 1, \"current_epoch\": 3, \"votes\": [ { \"epoch\": 3, \"candidate\": \"a\" }, "
+         "{ \"epoch\": 2, \"candidate\": \"b\" } ], \"clusters\": [] }\n",
+                -STATE_ERROR_INVALID}, /* out of order */
+        {"{ \"version\": 1, \"current_epoch\": 3, \"votes\": [ { \"epoch\": 3, \"candidate\": \"\" } ], "
+         "\"clusters\": [] }\n",
+                -STATE_ERROR_INVALID},
+        {"{ \"version\": 1, \"current_epoch\": 3, \"votes\": [ { \"epoch\": 3, \"candidate\": \"a\\u0000b\" "
+         "} ], "
+         "\"clusters\": [] }\n",
+                -STATE_ERROR_INVALID},
+        {"{ \"version\": 1, \"current_epoch\": 3, \"votes\": [ { \"epoch\": 3 } ], \"clusters\": [] }\n",
+                -STATE_ERROR_INVALID},
+        {"{ \"version\": 1, \"current_epoch\": 3, \"votes\": [ 3 ], \"clusters\": [] }\n",
+                -STATE_ERROR_INVALID},
+        {"{ \"version\": 1, \"current_epoch\": 3, \"votes\": [], \"clusters\": [ { \"name\": \"m\", "
+         "\"primary\": \"a\", \"config_epoch\": 1 }, { \"name\": \"m\", \"primary\": \"b\", "
+         "\"config_epoch\": 2 } ] "
+         "}\n",
+                -STATE_ERROR_INVALID}, /* a cluster twice */
+        {"{ \"version\": 1, \"current_epoch\": 3, \"votes\": [], \"clusters\": [ { \"name\": \"m\", "
+         "\"primary\": \"a\", \"config_epoch\": 1, \"extra\": true } ] }\n",
+                -STATE_ERROR_INVALID},
+        {"{ \"version\": 1, \"current_epoch\": 3, \"votes\": [], \"clusters\": [ { \"name\": \"m\", "
+         "\"primary\": \"a\\u001b\", \"config_epoch\": 1 } ] }\n",
+                -STATE_ERROR_INVALID},
+        {"[ 1 ]\n", -STATE_ERROR_SYNTAX},
+        {"{ \"version\": 1 } {}\n", -STATE_ERROR_SYNTAX},
+        {"{ \"version\": 1, }\n", -STATE_ERROR_SYNTAX},
+        {"\n", -STATE_ERROR_SYNTAX},
+        {"", -STATE_ERROR_SYNTAX},
+};
+
+START_TEST(test_bad_content) {
+        _cleanup_free_ char *data = seal(bad_bodies[_i].body), *detail = NULL;
+        state *s = NULL;
+        int r;
+
+        write_raw(data, strlen(data));
+        r = state_load(tmpdir, &s, &detail);
+        ck_assert_msg(r == bad_bodies[_i].r, "row %d: %d (%s), expected %d", _i, r, detail ?: "-",
+                bad_bodies[_i].r);
+        ck_assert_ptr_null(s);
+        ck_assert_ptr_nonnull(detail);
+}
+END_TEST
+
+/* sha256("{}\n"), right, then in the wrong case. */
+#define SUM_LC "ca3d163bab055381827226140568f3bef7eaac187cebd76878e0b63e9e442356"
+#define SUM_UC "CA3D163BAB055381827226140568F3BEF7EAAC187CEBD76878E0B63E9E442356"
+
+START_TEST(test_bad_framing) {
+        static const struct {
+                const char *file;
+                int r;
+        } files[] = {
+                {"{}\nsha256:" SUM_LC "\n", -STATE_ERROR_VERSION}, /* the framing is right */
+                {"{}\nsha256:" SUM_UC "\n", -STATE_ERROR_CHECKSUM},
+                {"{}\nsha256:" SUM_LC " \n", -STATE_ERROR_CHECKSUM},
+                {"{}\nsha256:00\n", -STATE_ERROR_CHECKSUM},
+                {"{}\nSHA256:" SUM_LC "\n", -STATE_ERROR_TRUNCATED},
+                {"{}\nsha256:" SUM_LC "\n\n", -STATE_ERROR_TRUNCATED},
+                {"{}\nsha256:" SUM_LC, -STATE_ERROR_TRUNCATED},
+                {"{}\n", -STATE_ERROR_TRUNCATED},
+                {"\n", -STATE_ERROR_TRUNCATED},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                state *s = NULL;
+                int r = state_parse(files[i].file, strlen(files[i].file), &s, NULL);
+
+                ck_assert_msg(r == files[i].r, "file %zu: %d, expected %d", i, r, files[i].r);
+                ck_assert_ptr_null(s);
+        }
+}
+END_TEST
+
+START_TEST(test_not_a_file) {
+        _cleanup_free_ char *detail = NULL;
+        char p[PATH_MAX];
+        state *s = NULL;
+
+        (void) snprintf(p, sizeof(p), "%s/%s", tmpdir, STATE_FILE_NAME);
+        ck_assert_int_eq(mkdir(p, 0700), 0);
+        ck_assert_int_eq(state_load(tmpdir, &s, &detail), -EISDIR);
+        ck_assert_ptr_null(s);
+        ck_assert_ptr_nonnull(detail);
+}
+END_TEST
+
+typedef struct crash_plan {
+        fsutil_step at;
+        int action; /* FSUTIL_STEP_CRASH, or a negative errno */
+        unsigned calls;
+} crash_plan;
+
+static int crash_cb(fsutil_step step, void *userdata) {
+        crash_plan *p = userdata;
+
+        p->calls++;
+        return step == p->at ? p->action : 0;
+}
+
+/* Crash (or fail) at each step of replacing the old state with the new one: a fresh load sees
+ * exactly one of them, complete, never an error and never epoch 0. */
+static void crash_at(fsutil_step at, int action) {
+        _cleanup_(state_freep) state *old = make_old(), *new = make_new(), *seen = NULL, *again = NULL;
+        crash_plan plan = {.at = at, .action = action};
+        const fsutil_write_options opts = {.step_cb = crash_cb, .userdata = &plan};
+        bool committed = at >= FSUTIL_STEP_RENAMED;
+        int r;
+
+        ck_assert_int_eq(state_save(tmpdir, old), 0);
+        r = state_save_full(tmpdir, new, &opts);
+        ck_assert_int_eq(r, action == FSUTIL_STEP_CRASH ? -ECANCELED : action);
+        ck_assert_uint_eq(plan.calls, (unsigned) at + 1);
+
+        seen = load_ok(1);
+        ck_assert_msg(state_equal(seen, committed ? new : old), "%s at %s: saw a mix",
+                action == FSUTIL_STEP_CRASH ? "crash" : "failure", fsutil_step_to_string(at));
+        ck_assert_int_ne(state_get_epoch(seen), 0);
+
+        /* A failure cleans up after itself; a crash leaves its temp file until the next save. */
+        if (action != FSUTIL_STEP_CRASH || committed)
+                ck_assert_uint_eq(count_temps(), 0);
+        else
+                ck_assert_uint_eq(count_temps(), 1);
+
+        ck_assert_int_eq(state_save(tmpdir, new), 0);
+        ck_assert_uint_eq(count_temps(), 0);
+        again = load_ok(1);
+        ck_assert(state_equal(again, new));
+}
+
+START_TEST(test_crash_every_step) {
+        crash_at((fsutil_step) _i, FSUTIL_STEP_CRASH);
+}
+END_TEST
+
+START_TEST(test_fail_every_step) {
+        crash_at((fsutil_step) _i, -EIO);
+}
+END_TEST
+
+/* The very first save crashing before its rename leaves no state: fresh is right, since no vote
+ * may be sent before state_save() returns. */
+START_TEST(test_crash_first_save) {
+        _cleanup_(state_freep) state *new = make_new(), *seen = NULL;
+        crash_plan plan = {.at = (fsutil_step) _i, .action = FSUTIL_STEP_CRASH};
+        const fsutil_write_options opts = {.step_cb = crash_cb, .userdata = &plan};
+        bool committed = plan.at >= FSUTIL_STEP_RENAMED;
+
+        ck_assert_int_eq(state_save_full(tmpdir, new, &opts), -ECANCELED);
+        seen = load_ok(committed ? 1 : 0);
+        ck_assert_int_eq(state_get_epoch(seen), committed ? 7 : 0);
+}
+END_TEST
+
+START_TEST(test_leftover_temp_ignored) {
+        _cleanup_(state_freep) state *s = make_old(), *t = NULL;
+        char p[PATH_MAX];
+        int fd;
+
+        ck_assert_int_eq(state_save(tmpdir, s), 0);
+        (void) snprintf(p, sizeof(p), "%s/.%s.tmpAbC123", tmpdir, STATE_FILE_NAME);
+        fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(write(fd, "{ \"garb", 7), 7);
+        close(fd);
+        ck_assert_uint_eq(count_temps(), 1);
+
+        t = load_ok(1);
+        ck_assert(state_equal(s, t));
+        ck_assert_int_eq(state_save(tmpdir, s), 0);
+        ck_assert_uint_eq(count_temps(), 0);
+}
+END_TEST
+
+START_TEST(test_strerror) {
+        for (int e = STATE_ERROR_TRUNCATED; e < _STATE_ERROR_MAX; e++) {
+                const char *m = state_strerror(-e);
+
+                ck_assert_ptr_nonnull(m);
+                ck_assert_ptr_null(strstr(m, "Unknown error"));
+                for (int f = STATE_ERROR_TRUNCATED; f < e; f++)
+                        ck_assert_str_ne(m, state_strerror(-f));
+                ck_assert(state_error_is_corruption(-e) == (e <= STATE_ERROR_INVALID));
+        }
+        ck_assert_str_eq(state_strerror(-ENOENT), strerror(ENOENT));
+        ck_assert(!state_error_is_corruption(-ENOENT));
+        ck_assert_ptr_null(state_free(NULL));
+}
+END_TEST
+
+static Suite *state_suite(void) {
+        Suite *s = suite_create("state");
+        TCase *tc = tcase_create("state");
+
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, test_missing_file_is_fresh);
+        tcase_add_test(tc, test_missing_dir);
+        tcase_add_test(tc, test_round_trip);
+        tcase_add_test(tc, test_epoch_rules);
+        tcase_add_test(tc, test_vote_rules);
+        tcase_add_test(tc, test_vote_history_bound);
+        tcase_add_test(tc, test_cluster_rules);
+        tcase_add_test(tc, test_truncated_every_length);
+        tcase_add_test(tc, test_flipped_bytes);
+        tcase_add_loop_test(tc, test_bad_content, 0, ELEMENTSOF(bad_bodies));
+        tcase_add_test(tc, test_bad_framing);
+        tcase_add_test(tc, test_not_a_file);
+        tcase_add_loop_test(tc, test_crash_every_step, 0, _FSUTIL_STEP_MAX);
+        tcase_add_loop_test(tc, test_fail_every_step, 0, _FSUTIL_STEP_MAX);
+        tcase_add_loop_test(tc, test_crash_first_save, 0, _FSUTIL_STEP_MAX);
+        tcase_add_test(tc, test_leftover_temp_ignored);
+        tcase_add_test(tc, test_strerror);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+int main(void) {
+        SRunner *sr;
+        int failed;
+
+        if (!mkdtemp(root)) {
+                perror("mkdtemp");
+                return EXIT_FAILURE;
+        }
+        sr = srunner_create(state_suite());
+        srunner_run_all(sr, CK_NORMAL);
+        failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        (void) tmpdir_rm_rf(root);
+        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
