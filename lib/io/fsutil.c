@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -385,4 +386,18 @@ int fsutil_open_dir(const char *path) {
         if (fd < 0)
                 return -errno;
         return fd;
+}
+
+int fsutil_lock_file(const char *dir, const char *name) {
+        _cleanup_close_ int dir_fd = -1, fd = -1;
+
+        dir_fd = fsutil_open_dir(dir);
+        if (dir_fd < 0)
+                return dir_fd;
+        fd = openat(dir_fd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return -errno;
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+                return -errno;
+        return TAKE_FD(fd);
 }

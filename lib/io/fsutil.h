@@ -67,3 +67,7 @@ int fsutil_open_dir(const char *path);
 
 /* fsyncs a directory (after a rename or a create in it, to make the entry durable). */
 int fsutil_fsync_dir(int dir_fd);
+
+/* Takes an exclusive, non-blocking lock on dir/name (created 0600), held until the returned fd is
+ * closed: -EWOULDBLOCK when another process holds it. */
+int fsutil_lock_file(const char *dir, const char *name);

@@ -187,6 +187,22 @@ START_TEST(test_mkdir_p) {
 }
 END_TEST
 
+START_TEST(test_lock_file) {
+        int a, b;
+
+        a = fsutil_lock_file(tmpdir, "lock");
+        ck_assert_int_ge(a, 0);
+        /* A second open file description (as a second daemon would have) is refused. */
+        b = fsutil_lock_file(tmpdir, "lock");
+        ck_assert_int_eq(b, -EWOULDBLOCK);
+        ck_assert_int_eq(close(a), 0);
+        b = fsutil_lock_file(tmpdir, "lock");
+        ck_assert_int_ge(b, 0);
+        ck_assert_int_eq(close(b), 0);
+        ck_assert_int_eq(fsutil_lock_file("/nonexistent-dir-for-test", "lock"), -ENOENT);
+}
+END_TEST
+
 static Suite *fsutil_suite(void) {
         Suite *s = suite_create("fsutil");
         TCase *tc = tcase_create("fsutil");
@@ -197,6 +213,7 @@ static Suite *fsutil_suite(void) {
         tcase_add_test(tc, test_files);
         tcase_add_test(tc, test_names);
         tcase_add_test(tc, test_mkdir_p);
+        tcase_add_test(tc, test_lock_file);
         suite_add_tcase(s, tc);
         return s;
 }
