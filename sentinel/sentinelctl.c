@@ -1,0 +1,254 @@
+/* sentinelctl: the operator's CLI over the daemon's control socket (SPEC 2).
+ *
+ * This build parses and checks every verb of SPEC 2 and reaches the daemon's control socket;
+ * the request/reply protocol over it arrives with the monitor (issue 3). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "config-peek.h"
+#include "macro.h"
+#include "sentinel-build.h"
+
+#define EXIT_REFUSED 1
+#define EXIT_USAGE 2
+#define EXIT_UNREACHABLE 3
+
+static void help(void) {
+        printf("Usage: sentinelctl [OPTIONS] VERB [ARGS]\n"
+               "\n"
+               "The operator's CLI of mariadb-sentinel, over the daemon's control socket.\n"
+               "\n"
+               "Verbs:\n"
+               "  status [CLUSTER] [--json]                  servers, roles, zones, GTID, lag, state, epoch\n"
+               "  switchover CLUSTER [--to SERVER] [--timeout MS] [--dry-run]\n"
+               "                                             planned switchover\n"
+               "  failover CLUSTER [--to SERVER] --force [--no-quorum] [--dry-run]\n"
+               "                                             operator-forced failover (audited)\n"
+               "  maintenance CLUSTER on [--ttl S] | off     pause/resume automatic failover\n"
+               "  history CLUSTER [--json]                   past failovers and switchovers\n"
+               "  why CLUSTER                                the last decision and its reason code\n"
+               "  reload                                     re-read the config (as SIGHUP)\n"
+               "\n"
+               "Options:\n"
+               "  -s, --socket PATH   control socket (default: control_socket from the config)\n"
+               "  -c, --config FILE   config to read control_socket from\n"
+               "                      (default %s)\n"
+               "  -h, --help          show this help\n"
+               "  -V, --version       show the version\n"
+               "\n"
+               "Exit status: 0 success, 1 refused or failed, 2 usage or configuration error,\n"
+               "3 the daemon could not be reached.\n",
+                SENTINEL_DEFAULT_CONFIG);
+}
+
+typedef struct verb {
+        const char *name;
+        int min_args, max_args;         /* positional arguments after the verb */
+        const char *const *flags;       /* accepted --flags; "=" suffix: takes a value */
+} verb;
+
+static const char *const flags_status[] = { "json", NULL };
+static const char *const flags_switchover[] = { "to=", "timeout=", "dry-run", NULL };
+static const char *const flags_failover[] = { "to=", "force", "no-quorum", "dry-run", NULL };
+static const char *const flags_maintenance[] = { "ttl=", NULL };
+static const char *const flags_history[] = { "json", NULL };
+static const char *const flags_none[] = { NULL };
+
+static const verb verbs[] = {
+        { "status", 0, 1, flags_status },
+        { "switchover", 1, 1, flags_switchover },
+        { "failover", 1, 1, flags_failover },
+        { "maintenance", 2, 2, flags_maintenance },
+        { "history", 1, 1, flags_history },
+        { "why", 1, 1, flags_none },
+        { "reload", 0, 0, flags_none },
+};
+
+static const verb *verb_find(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (streq(verbs[i].name, name))
+                        return &verbs[i];
+        return NULL;
+}
+
+/* Returns 1 when flag (without "--") is accepted, 2 when it takes a value, 0 when unknown. */
+static int verb_flag(const verb *v, const char *flag) {
+        size_t n = strcspn(flag, "=");
+        for (const char *const *f = v->flags; *f; f++) {
+                size_t m = strcspn(*f, "=");
+                if (m == n && strncmp(*f, flag, n) == 0)
+                        return (*f)[m] == '=' ? 2 : 1;
+        }
+        return 0;
+}
+
+/* Checks the verb's arguments; prints one line and returns -EINVAL when they are wrong. */
+static int verb_check_args(const verb *v, int argc, char **argv) {
+        int positional = 0;
+        bool force = false;
+
+        for (int i = 0; i < argc; i++) {
+                if (strncmp(argv[i], "--", 2) == 0) {
+                        int k = verb_flag(v, argv[i] + 2);
+                        if (k == 0) {
+                                fprintf(stderr, "sentinelctl: %s: unknown option '%s'; see 'sentinelctl --help'\n",
+                                        v->name, argv[i]);
+                                return -EINVAL;
+                        }
+                        if (k == 2 && !strchr(argv[i], '=')) {
+                                if (i + 1 >= argc) {
+                                        fprintf(stderr, "sentinelctl: %s: option '%s' needs a value\n", v->name,
+                                                argv[i]);
+                                        return -EINVAL;
+                                }
+                                i++;
+                        }
+                        if (streq(argv[i], "--force"))
+                                force = true;
+                        continue;
+                }
+                positional++;
+        }
+        if (positional < v->min_args || positional > v->max_args) {
+                if (v->min_args == v->max_args)
+                        fprintf(stderr, "sentinelctl: %s: expected %d argument(s), got %d; see 'sentinelctl --help'\n",
+                                v->name, v->min_args, positional);
+                else
+                        fprintf(stderr,
+                                "sentinelctl: %s: expected %d to %d argument(s), got %d; see 'sentinelctl --help'\n",
+                                v->name, v->min_args, v->max_args, positional);
+                return -EINVAL;
+        }
+        if (streq(v->name, "failover") && !force) {
+                fprintf(stderr, "sentinelctl: failover: an operator failover needs --force\n");
+                return -EINVAL;
+        }
+        if (streq(v->name, "maintenance")) {
+                const char *mode = NULL;
+                for (int i = 0, p = 0; i < argc; i++) {
+                        if (strncmp(argv[i], "--", 2) == 0) {
+                                if (!strchr(argv[i], '='))
+                                        i++;
+                                continue;
+                        }
+                        if (p++ == 1)
+                                mode = argv[i];
+                }
+                if (!mode || (!streq(mode, "on") && !streq(mode, "off"))) {
+                        fprintf(stderr, "sentinelctl: maintenance: expected 'on' or 'off', got '%s'\n",
+                                mode ? mode : "");
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
+/* Connects to the control socket; returns the fd or -errno. */
+static int control_connect(const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_close_ int fd = -1;
+
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return -errno;
+        return TAKE_FD(fd);
+}
+
+int main(int argc, char **argv) {
+        static const struct option options[] = {
+                { "socket", required_argument, NULL, 's' },
+                { "config", required_argument, NULL, 'c' },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },
+                {},
+        };
+        const char *socket_path = NULL, *config_path = SENTINEL_DEFAULT_CONFIG;
+        _cleanup_free_ char *peeked = NULL, *error = NULL;
+        _cleanup_close_ int fd = -1;
+        const verb *v;
+        int c, r;
+
+        /* '+': stop at the verb, so the verb's own --flags are left for it. */
+        while ((c = getopt_long(argc, argv, "+s:c:hV", options, NULL)) >= 0) {
+                switch (c) {
+                case 's':
+                        socket_path = optarg;
+                        break;
+                case 'c':
+                        config_path = optarg;
+                        break;
+                case 'h':
+                        help();
+                        return EXIT_SUCCESS;
+                case 'V':
+                        printf("sentinelctl %s\n", SENTINEL_VERSION);
+                        return EXIT_SUCCESS;
+                default:
+                        fprintf(stderr, "sentinelctl: see 'sentinelctl --help'\n");
+                        return EXIT_USAGE;
+                }
+        }
+        if (optind >= argc) {
+                fprintf(stderr, "sentinelctl: no verb given; see 'sentinelctl --help'\n");
+                return EXIT_USAGE;
+        }
+        v = verb_find(argv[optind]);
+        if (!v) {
+                fprintf(stderr, "sentinelctl: unknown verb '%s'; see 'sentinelctl --help'\n", argv[optind]);
+                return EXIT_USAGE;
+        }
+        /* The global options may also follow the verb: take them out of its arguments. */
+        int n_args = 0;
+        char **args = argv + optind + 1;
+        for (int i = optind + 1; i < argc; i++) {
+                const char **target = NULL;
+                const char *a = argv[i];
+                if (streq(a, "-s") || streq(a, "--socket"))
+                        target = &socket_path;
+                else if (streq(a, "-c") || streq(a, "--config"))
+                        target = &config_path;
+                if (target) {
+                        if (i + 1 >= argc) {
+                                fprintf(stderr, "sentinelctl: option '%s' needs a value\n", a);
+                                return EXIT_USAGE;
+                        }
+                        *target = argv[++i];
+                } else if (strncmp(a, "--socket=", 9) == 0)
+                        socket_path = a + 9;
+                else if (strncmp(a, "--config=", 9) == 0)
+                        config_path = a + 9;
+                else
+                        args[n_args++] = argv[i];
+        }
+        if (verb_check_args(v, n_args, args) < 0)
+                return EXIT_USAGE;
+
+        if (!socket_path) {
+                r = config_peek_control_socket(config_path, &peeked, &error);
+                if (r < 0) {
+                        fprintf(stderr, "sentinelctl: %s; or name the socket with --socket\n", error);
+                        return EXIT_USAGE;
+                }
+                socket_path = peeked;
+        }
+
+        fd = control_connect(socket_path);
+        if (fd < 0) {
+                fprintf(stderr, "sentinelctl: cannot reach the daemon at %s: %s\n", socket_path, strerror(-fd));
+                return EXIT_UNREACHABLE;
+        }
+        fprintf(stderr, "sentinelctl: %s: the daemon at %s does not answer control requests in this version\n",
+                v->name, socket_path);
+        return EXIT_REFUSED;
+}
