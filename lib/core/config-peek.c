@@ -5,17 +5,8 @@
 #include <string.h>
 
 #include "config-peek.h"
+#include "config.h"
 #include "macro.h"
-
-char *config_default_control_socket(const char *name) {
-        char *s;
-        return asprintf(&s, CONFIG_RUNTIME_DIR "/%s.sock", name) < 0 ? NULL : s;
-}
-
-char *config_default_state_dir(const char *name) {
-        char *s;
-        return asprintf(&s, CONFIG_STATE_ROOT "/%s", name) < 0 ? NULL : s;
-}
 
 static void config_destroyp(config_t **c) {
         if (*c)
@@ -42,9 +33,10 @@ int config_peek_control_socket(const char *path, char **ret, char **ret_error) {
         }
         if (config_lookup_string(&cfg, "sentinel.control_socket", &value) == CONFIG_TRUE)
                 s = strdup(value);
-        else if (config_lookup_string(&cfg, "sentinel.name", &name) == CONFIG_TRUE)
-                s = config_default_control_socket(name);
-        else
+        else if (config_lookup_string(&cfg, "sentinel.name", &name) == CONFIG_TRUE) {
+                if (asprintf(&s, CONFIG_DEFAULT_CONTROL_SOCKET_DIR "/%s.sock", name) < 0)
+                        s = NULL;
+        } else
                 return asprintf(ret_error, "%s: no sentinel.name or sentinel.control_socket", path) < 0 ? -ENOMEM
                                                                                                        : -EINVAL;
         if (!s)

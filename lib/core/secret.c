@@ -1,0 +1,159 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "secret.h"
+#include "strutil.h"
+
+int secret_resolve(const char *name, const char *base_dir, char **ret) {
+        const char *creds = getenv("CREDENTIALS_DIRECTORY");
+        char *p;
+
+        if (name[0] != '/' && creds && creds[0] != '\0') {
+                struct stat st;
+
+                p = str_path_join(creds, name);
+                if (!p)
+                        return -ENOMEM;
+                /* Anything there wins, even a dangling symlink: better an error about it than
+                 * silently reading a different file from the config directory. */
+                if (fstatat(AT_FDCWD, p, &st, AT_SYMLINK_NOFOLLOW) >= 0) {
+                        *ret = p;
+                        return 0;
+                }
+                free(p);
+        }
+
+        p = str_path_join(base_dir, name);
+        if (!p)
+                return -ENOMEM;
+        *ret = p;
+        return 0;
+}
+
+static int error_reason(char **ret_error, int r, const char *format, ...) _printf_(3, 4);
+static int error_reason(char **ret_error, int r, const char *format, ...) {
+        va_list ap;
+
+        if (ret_error) {
+                va_start(ap, format);
+                if (vasprintf(ret_error, format, ap) < 0)
+                        *ret_error = NULL;
+                va_end(ap);
+        }
+        return r;
+}
+
+static void wipe_free(uint8_t *p, size_t n) {
+        if (!p)
+                return;
+        explicit_bzero(p, n);
+        free(p);
+}
+
+static ssize_t read_full(int fd, uint8_t *buf, size_t size) {
+        size_t done = 0;
+
+        while (done < size) {
+                ssize_t n = read(fd, buf + done, size - done);
+
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                done += (size_t) n;
+        }
+        return (ssize_t) done;
+}
+
+int secret_read_file(const char *path, secret *ret, char **ret_error) {
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *path_copy = NULL;
+        struct stat st;
+        uint8_t *buf, extra;
+        size_t cap, size;
+        ssize_t n;
+
+        /* O_NONBLOCK so that a FIFO does not hang us in open(); it is refused below anyway.
+         * Symlinks are followed on purpose (Kubernetes secret volumes are symlinks): the mode and
+         * type checked are those of the file actually opened, which is what guards the bytes. */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0 || fstat(fd, &st) < 0) {
+                int r = -errno;
+
+                return error_reason(ret_error, r, "cannot open secret file %s: %s", path, strerror(-r));
+        }
+        if (S_ISDIR(st.st_mode))
+                return error_reason(ret_error, -EISDIR, "secret file %s is a directory, not a file", path);
+        if (!S_ISREG(st.st_mode))
+                return error_reason(ret_error, -EBADFD, "secret file %s is not a regular file", path);
+        if (st.st_mode & 0077)
+                return error_reason(ret_error, -EPERM,
+                        "secret file %s is accessible by group or others (mode %04o); run chmod 0600 %s",
+                        path, (unsigned) (st.st_mode & 07777), path);
+        if ((uint64_t) st.st_size > SECRET_SIZE_MAX)
+                return error_reason(ret_error, -EFBIG, "secret file %s is larger than %zu KiB", path,
+                        SECRET_SIZE_MAX / 1024);
+
+        path_copy = strdup(path);
+        if (!path_copy)
+                return -ENOMEM;
+
+        cap = (size_t) st.st_size;
+        buf = malloc(cap + 1);
+        if (!buf)
+                return -ENOMEM;
+
+        n = read_full(fd, buf, cap);
+        if (n < 0) {
+                wipe_free(buf, cap + 1);
+                return error_reason(
+                        ret_error, (int) n, "cannot read secret file %s: %s", path, strerror((int) -n));
+        }
+        size = (size_t) n;
+
+        /* The file must end where fstat() said: a file still being written is not read half. */
+        n = read_full(fd, &extra, 1);
+        explicit_bzero(&extra, sizeof(extra));
+        if (n != 0) {
+                wipe_free(buf, cap + 1);
+                if (n < 0)
+                        return error_reason(ret_error, (int) n, "cannot read secret file %s: %s", path,
+                                strerror((int) -n));
+                return error_reason(ret_error, -EFBIG, "secret file %s changed while being read", path);
+        }
+
+        if (size > 0 && buf[size - 1] == '\n') {
+                size--;
+                if (size > 0 && buf[size - 1] == '\r')
+                        size--;
+        }
+        if (size == 0) {
+                wipe_free(buf, cap + 1);
+                return error_reason(ret_error, -ENODATA, "secret file %s is empty", path);
+        }
+        buf[size] = 0;
+
+        *ret = (secret){.path = TAKE_PTR(path_copy), .data = buf, .size = size};
+        return 0;
+}
+
+void secret_done(secret *s) {
+        if (!s)
+                return;
+        /* size + 1: the NUL after the bytes too. A stripped newline beyond it is not secret. */
+        if (s->data)
+                explicit_bzero(s->data, s->size + 1);
+        free(s->data);
+        free(s->path);
+        *s = (secret){};
+}
