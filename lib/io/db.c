@@ -1,0 +1,904 @@
+/* The one module that includes <mysql.h>. See db.h.
+ *
+ * Every Connector/C *_start() and *_cont() returns 0 (done) or the MYSQL_WAIT_* bits it is
+ * suspended on. After EVERY such call we re-read the socket (mysql_get_socket(): it changes while
+ * connecting), watch it afresh, and arm one timer at the earlier of our deadline and the
+ * connector's own timeout; what fired (READ/WRITE/EXCEPT, or TIMEOUT) goes to the next *_cont().
+ * When our deadline passes we shut the socket down and resume with TIMEOUT: the connector's read,
+ * write or connect fails at once and its coroutine runs to completion. A suspended coroutine is
+ * never freed under the connector, whatever the server does.
+ *
+ * Connector/C's coroutines run on stacks it malloc()s, switched by its own x86-64 assembly (no
+ * swapcontext()). Only uninstrumented connector and libc code runs there, never our callbacks, so
+ * ASan and UBSan have nothing to report and need no option turned off (checked with gcc 12 and
+ * clang 14, including detect_stack_use_after_return=1); see tests/integration/test-probe.sh.
+ *
+ * Host names: the connector would resolve them with a blocking getaddrinfo(), so it only gets
+ * numeric addresses from us. IP literals are recognised with AI_NUMERICHOST (no lookup). Names
+ * are resolved by getaddrinfo() in a detached helper thread that signals an eventfd the loop
+ * watches, bounded by the connect deadline (rather than getaddrinfo_a(), which reports through a
+ * signal or polling, or a child process, which is more machinery). A hung resolver (a stuck NSS
+ * module, a dead DNS server) only ties up that thread: the connection stops waiting at its
+ * deadline (PROBE_RESOLVE), no other connection waits for it, and a later attempt waits for the
+ * same thread rather than starting another, so there is at most one per connection. The thread
+ * blocks all signals: they keep going to the loop's signalfd. */
+#include <errmsg.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <mysql.h>
+#include <mysqld_error.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "db.h"
+#include "macro.h"
+
+#define DB_ADDRESSES_MAX        4
+#define DB_TIMEOUT_DEFAULT_USEC USEC_PER_SEC
+#define DB_TIMER_ACCURACY_USEC  (1 * USEC_PER_MSEC)
+/* Resumes of a timed-out operation on its shut-down socket before we give up on it (the first
+ * one always finished it in our tests). */
+#define DB_FINISH_TRIES 16
+
+typedef enum db_state {
+        DB_STATE_DISCONNECTED,
+        DB_STATE_RESOLVING,
+        DB_STATE_CONNECTING,
+        DB_STATE_IDLE,
+        DB_STATE_QUERYING,
+        DB_STATE_STORING,
+        DB_STATE_CLOSING,
+        _DB_STATE_MAX,
+        _DB_STATE_INVALID = -EINVAL,
+} db_state;
+
+/* One host name lookup, shared with its thread; refcounted, as either may let go first. */
+typedef struct db_resolve_job {
+        int n_ref; /* __atomic */
+        int done;  /* __atomic; set by the thread before it writes efd */
+        int efd;   /* eventfd the thread writes once; closed with the job */
+        int gai_error;
+        size_t n_addresses;
+        char addresses[DB_ADDRESSES_MAX][DB_ADDRESS_MAX];
+        char host[];
+} db_resolve_job;
+
+/* A stored MYSQL_RES, indexed. Its rows are NUL-terminated text-protocol values that stay where
+ * they are until mysql_free_result(), which for a stored result does no I/O. */
+struct db_result {
+        MYSQL_RES *res;
+        MYSQL_FIELD *fields;
+        size_t n_rows;
+        size_t n_columns;
+        char **cells; /* n_rows * n_columns, row-major, into res; NULL for SQL NULL */
+        uint64_t affected_rows;
+};
+
+struct db_conn {
+        unsigned n_ref;
+        sd_event *event;
+        char *host;
+        char *user;
+        char *password; /* our one copy; wiped when freed */
+        char *tls_ca;
+        bool tls_verify;
+        uint16_t port;
+        uint64_t connect_timeout_usec;
+        uint64_t query_timeout_usec;
+
+        db_state state;
+        MYSQL *mysql;
+        bool suspended;                /* the connector waits inside a *_start() or *_cont() */
+        bool op_ok;                    /* how the last finished connect or query went */
+        MYSQL_RES *res;                /* what the last finished store_result returned */
+        int cloexec_fd;                /* the connector's socket we last made FD_CLOEXEC */
+        sd_event_source *io_source;    /* the connector's socket, or the resolver's eventfd */
+        sd_event_source *timer_source; /* our deadline, or the connector's own timeout */
+        sd_event_source *defer_source; /* a reply ready inside db_conn_query(), delivered later */
+        uint64_t deadline_usec;        /* of the current phase */
+        bool timed_out;
+
+        db_resolve_job *job;
+        char addresses[DB_ADDRESSES_MAX][DB_ADDRESS_MAX];
+        size_t n_addresses;
+        size_t i_address;
+
+        /* The query in progress. */
+        char *sql;
+        uint64_t query_deadline_usec;
+        db_query_handler handler;
+        void *userdata;
+        bool in_query_call;
+        bool connected;
+        uint64_t connect_started_usec;
+        uint64_t connect_usec;
+        uint64_t query_started_usec;
+        db_result *result;
+        db_error error;
+};
+
+static void db_connect_address(db_conn *c);
+static void db_advance(db_conn *c, int status);
+
+/* The loop's time, for deadlines. */
+static uint64_t db_now(db_conn *c) {
+        uint64_t t = 0;
+
+        (void) sd_event_now(c->event, CLOCK_MONOTONIC, &t);
+        return t;
+}
+
+/* The real time, for durations: within one loop iteration the loop's time stands still. */
+static uint64_t db_clock(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+/* ---- results ---------------------------------------------------------------------------------- */
+
+static db_result *db_result_free(db_result *r) {
+        if (r) {
+                mysql_free_result(r->res);
+                free(r->cells);
+                free(r);
+        }
+        return NULL;
+}
+
+/* Takes over res (NULL for a statement without a result set) as a db_result. */
+static int db_result_new(MYSQL *m, MYSQL_RES *res, db_result **ret) {
+        size_t nc = res ? mysql_num_fields(res) : 0, nr = res ? (size_t) mysql_num_rows(res) : 0;
+        bool too_big = nc > 0 && nr > SIZE_MAX / sizeof(char *) / nc - 1;
+        char **cells = too_big ? NULL : calloc(nr * nc + 1, sizeof(char *));
+        db_result *r = cells ? malloc(sizeof(db_result)) : NULL;
+        MYSQL_ROW row;
+
+        if (!r) {
+                free(cells);
+                mysql_free_result(res);
+                return -ENOMEM;
+        }
+        *r = (db_result){.res = res,
+                .fields = res ? mysql_fetch_fields(res) : NULL,
+                .n_rows = nr,
+                .n_columns = nc,
+                .cells = cells,
+                .affected_rows = mysql_affected_rows(m)};
+        for (size_t i = 0; i < nr && (row = mysql_fetch_row(res)); i++)
+                memcpy(r->cells + i * nc, row, nc * sizeof(char *));
+        *ret = r;
+        return 0;
+}
+
+size_t db_result_n_rows(const db_result *r) {
+        return r ? r->n_rows : 0;
+}
+
+size_t db_result_n_columns(const db_result *r) {
+        return r ? r->n_columns : 0;
+}
+
+const char *db_result_column_name(const db_result *r, size_t column) {
+        return r && column < r->n_columns ? r->fields[column].name : NULL;
+}
+
+int db_result_column_index(const db_result *r, const char *name) {
+        if (!r || !name)
+                return -EINVAL;
+        for (size_t k = 0; k < r->n_columns && k < INT32_MAX; k++)
+                if (strcasecmp(r->fields[k].name, name) == 0)
+                        return (int) k;
+        return -ENOENT;
+}
+
+const char *db_result_value(const db_result *r, size_t row, size_t column) {
+        return r && row < r->n_rows && column < r->n_columns ? r->cells[row * r->n_columns + column] : NULL;
+}
+
+const char *db_result_value_by_name(const db_result *r, size_t row, const char *column) {
+        int k = db_result_column_index(r, column);
+        return k < 0 ? NULL : db_result_value(r, row, (size_t) k);
+}
+
+uint64_t db_result_affected_rows(const db_result *r) {
+        return r ? r->affected_rows : 0;
+}
+
+/* ---- errors ----------------------------------------------------------------------------------- */
+
+/* The OS errno Connector/C puts into some messages: "... (111)" or "..., system error: 110". */
+static int db_message_errno(const char *m) {
+        const char *p = m ? strstr(m, "system error: ") : NULL;
+        size_t n = m ? strlen(m) : 0;
+
+        if (p)
+                return atoi(p + strlen("system error: "));
+        if (n < 3 || m[n - 1] != ')')
+                return 0;
+        for (p = m + n - 2; p > m && *p >= '0' && *p <= '9'; p--)
+                ;
+        return *p == '(' ? atoi(p + 1) : 0;
+}
+
+static const uint32_t db_errors_auth[] = {ER_ACCESS_DENIED_ERROR, ER_DBACCESS_DENIED_ERROR,
+        ER_SPECIFIC_ACCESS_DENIED_ERROR, ER_TABLEACCESS_DENIED_ERROR, ER_HOST_NOT_PRIVILEGED,
+        ER_ACCESS_DENIED_NO_PASSWORD_ERROR, ER_ACCOUNT_HAS_BEEN_LOCKED, ER_MUST_CHANGE_PASSWORD_LOGIN,
+        ER_NOT_SUPPORTED_AUTH_MODE, CR_AUTH_PLUGIN_CANNOT_LOAD, CR_AUTH_PLUGIN_ERR};
+static const uint32_t db_errors_protocol[] = {ER_HANDSHAKE_ERROR, ER_NET_PACKETS_OUT_OF_ORDER};
+static const uint32_t db_errors_internal[] = {CR_OUT_OF_MEMORY, CR_SOCKET_CREATE_ERROR,
+        CR_EVENT_CREATE_FAILED, CR_ASYNC_NOT_SUPPORTED, CR_ERR_LOAD_PLUGIN};
+/* Refused, or no answer when the OS says it timed out. */
+static const uint32_t db_errors_refused[] = {CR_CONN_HOST_ERROR, CR_CONNECTION_ERROR, CR_IPSOCK_ERROR};
+/* The connection broke, or no answer when it timed out. */
+static const uint32_t db_errors_lost[] = {
+        CR_SERVER_GONE_ERROR, CR_SERVER_LOST, CR_SERVER_LOST_EXTENDED, CR_ERR_NET_READ, CR_ERR_NET_WRITE};
+
+static bool db_error_in(uint32_t number, const uint32_t *set, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (set[i] == number)
+                        return true;
+        return false;
+}
+#define DB_ERROR_IN(number, set) db_error_in((number), (set), ELEMENTSOF(set))
+
+probe_error_class db_error_classify(uint32_t number, const char *message) {
+        int e = db_message_errno(message);
+
+        if (number == 0)
+                return PROBE_OK;
+        if (DB_ERROR_IN(number, db_errors_auth))
+                return PROBE_AUTH;
+        if (DB_ERROR_IN(number, db_errors_protocol))
+                return PROBE_PROTOCOL;
+        if (DB_ERROR_IN(number, db_errors_internal))
+                return PROBE_INTERNAL;
+        if (number == CR_UNKNOWN_HOST)
+                return PROBE_RESOLVE;
+        if (number == CR_SSL_CONNECTION_ERROR)
+                return PROBE_TLS;
+        if (DB_ERROR_IN(number, db_errors_refused))
+                return e == ETIMEDOUT ? PROBE_NO_ANSWER : PROBE_REFUSED;
+        if (DB_ERROR_IN(number, db_errors_lost))
+                return e == ETIMEDOUT || e == EAGAIN || (message && strcasestr(message, "timeout"))
+                               ? PROBE_NO_ANSWER
+                               : PROBE_LOST;
+        /* Any other client error: the server said something we did not expect. Any server error
+         * (ER_*: too many connections, lock wait, shutting down, ...): it answered, so it lives. */
+        if ((number >= CR_MIN_ERROR && number <= CR_MAX_ERROR) || number >= CR_EVENT_CREATE_FAILED)
+                return PROBE_PROTOCOL;
+        return PROBE_SERVER_ERROR;
+}
+
+/* Whether, after this error, the session is gone (or in an unknown state) and must be dropped. */
+static bool db_error_kills_connection(const db_error *e) {
+        if (e->error_class == PROBE_AUTH)
+                return false; /* a statement refused for a missing privilege: the session is fine */
+        if (e->error_class == PROBE_SERVER_ERROR)
+                return e->number == ER_SERVER_SHUTDOWN || e->number == ER_CONNECTION_KILLED ||
+                       e->number == ER_ABORTING_CONNECTION || e->number == ER_NEW_ABORTING_CONNECTION ||
+                       e->number == ER_CON_COUNT_ERROR;
+        return true; /* client side, timeout, protocol: gone, or in an unknown state */
+}
+
+_printf_(5, 6) static void db_error_set(
+        db_error *e, probe_error_class class, uint32_t number, int sys_error, const char *fmt, ...) {
+        va_list ap;
+
+        *e = (db_error){.error_class = class, .number = number, .sys_error = sys_error};
+        va_start(ap, fmt);
+        (void) vsnprintf(e->message, sizeof(e->message), fmt, ap);
+        va_end(ap);
+}
+
+static void db_error_from_mysql(db_conn *c, db_error *e) {
+        uint32_t n = c->mysql ? mysql_errno(c->mysql) : 0;
+        const char *m = c->mysql ? mysql_error(c->mysql) : NULL;
+
+        if (c->timed_out)
+                db_error_set(e, PROBE_NO_ANSWER, 0, ETIMEDOUT,
+                        "no answer from %s port %u within the deadline (%s)", c->addresses[c->i_address],
+                        c->port, c->state == DB_STATE_CONNECTING ? "connecting" : "querying");
+        else if (n == 0)
+                db_error_set(e, PROBE_PROTOCOL, CR_UNKNOWN_ERROR, 0, "failed without an error");
+        else
+                db_error_set(e, db_error_classify(n, m), n, 0, "%s", m && *m ? m : "unknown error");
+        if (c->mysql && !c->timed_out)
+                snprintf(e->sqlstate, sizeof(e->sqlstate), "%s", mysql_sqlstate(c->mysql));
+}
+
+/* ---- event sources and replies ---------------------------------------------------------------- */
+
+static int db_watch(db_conn *c, int fd, uint32_t events, sd_event_io_handler_t cb) {
+        /* A fresh watch every time: the connector may have closed the old socket and got the same
+         * fd number for a new one, which an existing epoll registration would silently miss. */
+        c->io_source = sd_event_source_disable_unref(c->io_source);
+        if (fd < 0 || events == 0)
+                return 0;
+        return sd_event_add_io(c->event, &c->io_source, fd, events, cb, c);
+}
+
+static int db_on_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+static int db_arm_timer(db_conn *c, uint64_t when) {
+        int r;
+
+        if (!c->timer_source)
+                return sd_event_add_time(c->event, &c->timer_source, CLOCK_MONOTONIC, when,
+                        DB_TIMER_ACCURACY_USEC, db_on_timer, c);
+        r = sd_event_source_set_time(c->timer_source, when);
+        return r < 0 ? r : sd_event_source_set_enabled(c->timer_source, SD_EVENT_ONESHOT);
+}
+
+static void db_unwatch(db_conn *c) {
+        c->io_source = sd_event_source_disable_unref(c->io_source);
+        if (c->timer_source)
+                (void) sd_event_source_set_enabled(c->timer_source, SD_EVENT_OFF);
+}
+
+static db_conn *db_conn_unref(db_conn *c);
+static void db_deliver(db_conn *c);
+
+static int db_on_defer(sd_event_source *s, void *userdata) {
+        db_conn *c = userdata;
+
+        c->defer_source = sd_event_source_disable_unref(c->defer_source);
+        db_deliver(c);
+        return 0;
+}
+
+/* Calls the handler with c->result or c->error: the last thing any code path does with c. */
+static void db_deliver(db_conn *c) {
+        db_query_handler handler = c->handler;
+        void *userdata = c->userdata;
+        db_error error = c->error; /* a copy: the handler may start a query that overwrites c->error */
+        db_result *result;
+
+        if (!handler)
+                return;
+        if (c->in_query_call) {
+                /* Finished inside db_conn_query() (say, refused at once on loopback): the handler
+                 * must not run before it returned. On failure here db_conn_query() fails. */
+                if (!c->defer_source && sd_event_add_defer(c->event, &c->defer_source, db_on_defer, c) < 0)
+                        c->defer_source = NULL;
+                return;
+        }
+        result = TAKE_PTR(c->result);
+        c->handler = NULL;
+        c->userdata = NULL;
+        free(c->sql);
+        c->sql = NULL;
+        c->n_ref++; /* the handler may free c */
+        handler(c,
+                &(db_reply){
+                        .result = result,
+                        .error = result ? NULL : &error,
+                        .connected = c->connected,
+                        .connect_usec = c->connect_usec,
+                        .query_usec = c->query_started_usec ? db_clock() - c->query_started_usec : 0,
+                },
+                userdata);
+        db_result_free(result);
+        db_conn_unref(c);
+}
+
+/* ---- dropping a connection -------------------------------------------------------------------- */
+
+static int db_cont(db_conn *c, int ready) {
+        MYSQL *m = NULL;
+        int status, err = 1;
+
+        switch (c->state) {
+        case DB_STATE_CONNECTING:
+                status = mysql_real_connect_cont(&m, c->mysql, ready);
+                c->op_ok = m != NULL;
+                return status;
+        case DB_STATE_QUERYING:
+                status = mysql_real_query_cont(&err, c->mysql, ready);
+                c->op_ok = err == 0;
+                return status;
+        case DB_STATE_STORING:
+                return mysql_store_result_cont(&c->res, c->mysql, ready);
+        case DB_STATE_CLOSING:
+                status = mysql_close_cont(c->mysql, ready);
+                if (status == 0)
+                        c->mysql = NULL; /* freed by mysql_close_cont() */
+                return status;
+        default:
+                return 0;
+        }
+}
+
+/* Ends what the connector is suspended in, now: shut the socket down and resume with TIMEOUT, so
+ * its read, write or connect fails and its coroutine returns. False when it would not end: then
+ * the handle is abandoned (c->mysql = NULL), since freeing it would free the coroutine stack it
+ * still runs on. Never seen; leaking one handle is the lesser harm. */
+static bool db_finish_now(db_conn *c) {
+        int fd, status = 1;
+
+        if (!c->suspended)
+                return true;
+        fd = mysql_get_socket(c->mysql);
+        if (fd >= 0)
+                (void) shutdown(fd, SHUT_RDWR);
+        for (unsigned i = 0; i < DB_FINISH_TRIES && status != 0; i++)
+                status = db_cont(c, MYSQL_WAIT_TIMEOUT | MYSQL_WAIT_READ | MYSQL_WAIT_WRITE);
+        c->suspended = false;
+        if (status == 0)
+                return true;
+        c->mysql = NULL;
+        c->res = NULL;
+        return false;
+}
+
+/* Closes the connection now, waiting for nothing. A running resolver job is kept. */
+static void db_drop(db_conn *c) {
+        int fd;
+
+        db_unwatch(c);
+        (void) db_finish_now(c);
+        if (c->res)
+                mysql_free_result(TAKE_PTR(c->res));
+        if (c->mysql) {
+                /* An idle plain-TCP session has an empty send buffer, so mysql_close()'s COM_QUIT
+                 * cannot block; any other (or a TLS one, whose close may read) is shut first. */
+                fd = mysql_get_socket(c->mysql);
+                if (fd >= 0 && (c->state != DB_STATE_IDLE || c->tls_ca))
+                        (void) shutdown(fd, SHUT_RDWR);
+                mysql_close(TAKE_PTR(c->mysql));
+        }
+        c->state = DB_STATE_DISCONNECTED;
+}
+
+/* Fails the query with c->error, dropping the connection when asked or when it is gone. */
+static void db_fail(db_conn *c, bool drop) {
+        if (drop || !c->mysql)
+                db_drop(c);
+        else {
+                db_unwatch(c);
+                c->state = DB_STATE_IDLE;
+        }
+        db_deliver(c);
+}
+
+static void db_fail_mysql(db_conn *c) {
+        db_error_from_mysql(c, &c->error);
+        db_fail(c, c->state == DB_STATE_CONNECTING || c->timed_out || db_error_kills_connection(&c->error));
+}
+
+static void db_fail_internal(db_conn *c, int r, const char *what) {
+        db_error_set(&c->error, PROBE_INTERNAL, 0, -r, "%s: %s", what, strerror(-r));
+        db_fail(c, true);
+}
+
+/* ---- name resolution -------------------------------------------------------------------------- */
+
+static void db_resolve_job_unref(db_resolve_job *j) {
+        if (!j || __atomic_sub_fetch(&j->n_ref, 1, __ATOMIC_ACQ_REL) > 0)
+                return;
+        close(j->efd);
+        free(j);
+}
+
+static void *db_resolve_thread(void *arg) {
+        db_resolve_job *j = arg;
+        struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+
+        j->gai_error = getaddrinfo(j->host, NULL, &hints, &ai);
+        for (struct addrinfo *p = ai; p && j->n_addresses < DB_ADDRESSES_MAX; p = p->ai_next)
+                if (getnameinfo(p->ai_addr, p->ai_addrlen, j->addresses[j->n_addresses], DB_ADDRESS_MAX,
+                            NULL, 0, NI_NUMERICHOST) == 0)
+                        j->n_addresses++;
+        if (ai)
+                freeaddrinfo(ai);
+        if (j->gai_error == 0 && j->n_addresses == 0)
+                j->gai_error = EAI_NONAME;
+        __atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
+        (void) eventfd_write(j->efd, 1);
+        db_resolve_job_unref(j);
+        return NULL;
+}
+
+static int db_resolve_job_start(const char *host, db_resolve_job **ret) {
+        db_resolve_job *j = calloc(1, sizeof(db_resolve_job) + strlen(host) + 1);
+        sigset_t all, saved;
+        pthread_attr_t attr;
+        pthread_t thread;
+        int r;
+
+        if (!j)
+                return -ENOMEM;
+        strcpy(j->host, host);
+        j->n_ref = 2; /* ours and the thread's */
+        j->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        r = j->efd < 0 ? errno : pthread_attr_init(&attr);
+        if (r == 0) {
+                (void) pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+                sigfillset(&all);
+                (void) pthread_sigmask(SIG_SETMASK, &all, &saved);
+                r = pthread_create(&thread, &attr, db_resolve_thread, j);
+                (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
+                (void) pthread_attr_destroy(&attr);
+        }
+        if (r != 0) {
+                if (j->efd >= 0)
+                        close(j->efd);
+                free(j);
+                return -r;
+        }
+        *ret = j;
+        return 0;
+}
+
+/* Takes the finished job's answer and connects, or fails with PROBE_RESOLVE. */
+static void db_resolved(db_conn *c) {
+        db_resolve_job *j;
+
+        db_unwatch(c); /* before the job, and its eventfd, may go */
+        j = TAKE_PTR(c->job);
+        c->state = DB_STATE_DISCONNECTED;
+        if (j->gai_error != 0) {
+                db_error_set(&c->error, PROBE_RESOLVE, CR_UNKNOWN_HOST, 0, "cannot resolve '%s': %s",
+                        c->host, gai_strerror(j->gai_error));
+                db_resolve_job_unref(j);
+                db_deliver(c);
+                return;
+        }
+        memcpy(c->addresses, j->addresses, sizeof(c->addresses));
+        c->n_addresses = j->n_addresses;
+        db_resolve_job_unref(j);
+        db_connect_address(c);
+}
+
+static int db_on_resolved(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        db_conn *c = userdata;
+
+        if (c->job && __atomic_load_n(&c->job->done, __ATOMIC_ACQUIRE))
+                db_resolved(c);
+        return 0;
+}
+
+static void db_start_resolve(db_conn *c) {
+        int r;
+
+        /* A job still running (a slow resolver) is waited for again, not joined by a second thread.
+         * One that finished after the last attempt gave up is this attempt's answer (so a resolver
+         * slower than the timeout still gets us connected); the attempt after asks afresh. */
+        if (c->job && __atomic_load_n(&c->job->done, __ATOMIC_ACQUIRE)) {
+                db_resolved(c);
+                return;
+        }
+        if (!c->job) {
+                r = db_resolve_job_start(c->host, &c->job);
+                if (r < 0) {
+                        db_fail_internal(c, r, "cannot start a resolver thread");
+                        return;
+                }
+        }
+        c->state = DB_STATE_RESOLVING;
+        r = db_watch(c, c->job->efd, EPOLLIN, db_on_resolved);
+        if (r >= 0)
+                r = db_arm_timer(c, c->deadline_usec);
+        if (r < 0)
+                db_fail_internal(c, r, "cannot watch the resolver");
+}
+
+/* ---- the operations --------------------------------------------------------------------------- */
+
+static int db_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        db_conn *c = userdata;
+        int ready = 0;
+
+        if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR))
+                ready |= MYSQL_WAIT_READ;
+        if (revents & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+                ready |= MYSQL_WAIT_WRITE;
+        if (revents & EPOLLPRI)
+                ready |= MYSQL_WAIT_EXCEPT;
+        db_advance(c, db_cont(c, ready));
+        return 0;
+}
+
+static int db_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        db_conn *c = userdata;
+
+        if (c->state == DB_STATE_RESOLVING) {
+                db_unwatch(c); /* the job runs on; the next attempt waits for it again */
+                c->state = DB_STATE_DISCONNECTED;
+                db_error_set(&c->error, PROBE_RESOLVE, 0, ETIMEDOUT,
+                        "resolving '%s' took longer than the deadline", c->host);
+                db_deliver(c);
+        } else if (usec < c->deadline_usec)
+                db_advance(c, db_cont(c, MYSQL_WAIT_TIMEOUT)); /* the connector's own timeout: it decides */
+        else {
+                c->timed_out = true;
+                if (db_finish_now(c))
+                        db_advance(c, 0);
+                else {
+                        db_error_from_mysql(c, &c->error);
+                        db_fail(c, true);
+                }
+        }
+        return 0;
+}
+
+static void db_start_query(db_conn *c) {
+        int status, err = 1;
+
+        c->state = DB_STATE_QUERYING;
+        c->deadline_usec = c->query_deadline_usec;
+        c->timed_out = false;
+        c->query_started_usec = db_clock();
+        status = mysql_real_query_start(&err, c->mysql, c->sql, strlen(c->sql));
+        c->op_ok = err == 0;
+        db_advance(c, status);
+}
+
+static void db_connect_done(db_conn *c) {
+        if (!c->op_ok) {
+                db_error_from_mysql(c, &c->error);
+                db_drop(c);
+                if (c->error.error_class == PROBE_REFUSED && c->i_address + 1 < c->n_addresses) {
+                        c->i_address++; /* "localhost" may give ::1 first, the server be on 127.0.0.1 */
+                        db_connect_address(c);
+                } else
+                        db_deliver(c);
+                return;
+        }
+        /* The connector keeps a copy of the password for reconnecting, which we never ask of it. */
+        if (c->mysql->passwd)
+                explicit_bzero(c->mysql->passwd, strlen(c->mysql->passwd));
+        c->connect_usec = db_clock() - c->connect_started_usec;
+        db_start_query(c);
+}
+
+static void db_query_done(db_conn *c) {
+        MYSQL_RES *res = TAKE_PTR(c->res);
+        int r;
+
+        if (!res && mysql_field_count(c->mysql) > 0) {
+                db_fail_mysql(c);
+                return;
+        }
+        r = db_result_new(c->mysql, res, &c->result);
+        c->state = DB_STATE_IDLE;
+        if (r < 0)
+                db_error_set(&c->error, PROBE_INTERNAL, 0, -r, "cannot copy the result: %s", strerror(-r));
+        db_deliver(c);
+}
+
+/* After every *_start() and *_cont(): wait for what the connector asks, or act on its result. */
+static void db_advance(db_conn *c, int status) {
+        uint64_t when = c->deadline_usec, t;
+        int r, fd;
+
+        c->suspended = status != 0;
+        if (status != 0) {
+                fd = mysql_get_socket(c->mysql); /* re-read every time: it changes while connecting */
+                if (fd >= 0 && fd != c->cloexec_fd) {
+                        /* Opened without SOCK_CLOEXEC by the connector: hooks must not inherit it. */
+                        (void) fcntl(fd, F_SETFD, FD_CLOEXEC);
+                        c->cloexec_fd = fd;
+                }
+                r = db_watch(c, fd,
+                        (status & MYSQL_WAIT_READ ? EPOLLIN : 0) |
+                                (status & MYSQL_WAIT_WRITE ? EPOLLOUT : 0) |
+                                (status & MYSQL_WAIT_EXCEPT ? EPOLLPRI : 0),
+                        db_on_io);
+                if (status & MYSQL_WAIT_TIMEOUT) {
+                        t = db_now(c) + (uint64_t) mysql_get_timeout_value_ms(c->mysql) * USEC_PER_MSEC;
+                        when = t < when ? t : when;
+                }
+                if (r >= 0)
+                        r = db_arm_timer(c, when);
+                if (r < 0)
+                        db_fail_internal(c, r, "cannot watch the connection");
+                return;
+        }
+        db_unwatch(c);
+        if (c->state == DB_STATE_CONNECTING)
+                db_connect_done(c);
+        else if (c->state == DB_STATE_QUERYING && !c->op_ok)
+                db_fail_mysql(c);
+        else if (c->state == DB_STATE_QUERYING) {
+                c->state = DB_STATE_STORING;
+                db_advance(c, mysql_store_result_start(&c->res, c->mysql));
+        } else if (c->state == DB_STATE_STORING)
+                db_query_done(c);
+        else if (c->state == DB_STATE_CLOSING) {
+                c->mysql = NULL; /* mysql_close_start() or _cont() freed it */
+                c->state = DB_STATE_DISCONNECTED;
+        }
+}
+
+static void db_connect_address(db_conn *c) {
+        unsigned connect_s = (unsigned) (c->connect_timeout_usec / USEC_PER_SEC) + 2;
+        unsigned query_s = (unsigned) (c->query_timeout_usec / USEC_PER_SEC) + 2;
+        unsigned protocol = MYSQL_PROTOCOL_TCP;
+        my_bool verify = c->tls_verify;
+        MYSQL *m = NULL;
+
+        /* The connector's timeouts (whole seconds) are only a backstop behind our deadlines. */
+        c->mysql = mysql_init(NULL);
+        if (!c->mysql || mysql_options(c->mysql, MYSQL_OPT_NONBLOCK, NULL) != 0 ||
+                mysql_options(c->mysql, MYSQL_OPT_PROTOCOL, &protocol) != 0 ||
+                mysql_options(c->mysql, MYSQL_OPT_CONNECT_TIMEOUT, &connect_s) != 0 ||
+                mysql_options(c->mysql, MYSQL_OPT_READ_TIMEOUT, &query_s) != 0 ||
+                mysql_options(c->mysql, MYSQL_OPT_WRITE_TIMEOUT, &query_s) != 0 ||
+                mysql_options(c->mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4") != 0 ||
+                (c->tls_ca &&
+                        (mysql_options(c->mysql, MYSQL_OPT_SSL_CA, c->tls_ca) != 0 ||
+                                mysql_options(c->mysql, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify) != 0))) {
+                db_fail_internal(c, -ENOMEM, "cannot set up a connection");
+                return;
+        }
+        c->state = DB_STATE_CONNECTING;
+        c->timed_out = false;
+        db_advance(c, mysql_real_connect_start(&m, c->mysql, c->addresses[c->i_address], c->user,
+                              c->password, NULL, c->port, NULL, 0));
+        /* (m, the result, is c->mysql on success; db_cont() records how it went) */
+}
+
+static void db_start_connect(db_conn *c) {
+        struct addrinfo hints = {.ai_flags = AI_NUMERICHOST, .ai_socktype = SOCK_STREAM}, *ai = NULL;
+        uint64_t now = db_now(c);
+
+        c->connected = true;
+        c->connect_started_usec = db_clock();
+        c->deadline_usec = c->query_deadline_usec;
+        if (now + c->connect_timeout_usec < c->deadline_usec)
+                c->deadline_usec = now + c->connect_timeout_usec;
+        c->n_addresses = c->i_address = 0;
+        /* An IP literal: AI_NUMERICHOST never looks anything up, no thread needed. */
+        if (getaddrinfo(c->host, NULL, &hints, &ai) == 0) {
+                if (getnameinfo(ai->ai_addr, ai->ai_addrlen, c->addresses[0], DB_ADDRESS_MAX, NULL, 0,
+                            NI_NUMERICHOST) == 0)
+                        c->n_addresses = 1;
+                freeaddrinfo(ai);
+        }
+        if (c->n_addresses == 0)
+                db_start_resolve(c);
+        else
+                db_connect_address(c);
+}
+
+/* Whether an idle connection was closed by the server meanwhile (restart, wait_timeout, KILL):
+ * EOF, an error, or bytes nobody asked for (a last error packet). Then we reconnect before
+ * sending, rather than fail this query and reconnect for the next. */
+static bool db_idle_connection_is_stale(db_conn *c) {
+        int fd = mysql_get_socket(c->mysql);
+        char b;
+
+        return fd < 0 ||
+               !(recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) < 0 && (errno == EAGAIN || errno == EINTR));
+}
+
+/* ---- public ----------------------------------------------------------------------------------- */
+
+int db_conn_new(sd_event *e, const db_conn_params *p, db_conn **ret) {
+        _cleanup_(db_conn_freep) db_conn *c = NULL;
+
+        if (!e || !p || !ret || !p->host || !*p->host || !p->user || p->port == 0)
+                return -EINVAL;
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        c->n_ref = 1;
+        c->cloexec_fd = -1;
+        c->event = sd_event_ref(e);
+        c->port = p->port;
+        c->connect_timeout_usec = p->connect_timeout_usec ?: DB_TIMEOUT_DEFAULT_USEC;
+        c->query_timeout_usec = p->query_timeout_usec ?: DB_TIMEOUT_DEFAULT_USEC;
+        c->tls_verify = p->tls.verify_server_cert;
+        c->host = strdup(p->host);
+        c->user = strdup(p->user);
+        c->password = strdup(p->password ?: "");
+        c->tls_ca = p->tls.ca_file ? strdup(p->tls.ca_file) : NULL;
+        if (!c->host || !c->user || !c->password || (p->tls.ca_file && !c->tls_ca))
+                return -ENOMEM;
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+void db_conn_abort(db_conn *c) {
+        if (!c)
+                return;
+        db_drop(c);
+        c->defer_source = sd_event_source_disable_unref(c->defer_source);
+        c->handler = NULL;
+        c->userdata = NULL;
+        free(c->sql);
+        c->sql = NULL;
+        c->result = db_result_free(c->result);
+}
+
+static db_conn *db_conn_unref(db_conn *c) {
+        if (!c || --c->n_ref > 0)
+                return NULL;
+        db_conn_abort(c);
+        db_resolve_job_unref(c->job); /* after db_drop() removed the watch on its eventfd */
+        c->timer_source = sd_event_source_disable_unref(c->timer_source);
+        sd_event_unref(c->event);
+        if (c->password)
+                explicit_bzero(c->password, strlen(c->password));
+        free(c->password);
+        free(c->host);
+        free(c->user);
+        free(c->tls_ca);
+        free(c);
+        return NULL;
+}
+
+db_conn *db_conn_free(db_conn *c) {
+        db_conn_abort(c); /* now, even when a handler up the stack still holds a reference */
+        return db_conn_unref(c);
+}
+
+int db_conn_query(
+        db_conn *c, const char *sql, uint64_t deadline_usec, db_query_handler handler, void *userdata) {
+        if (!c || !sql || !*sql || !handler)
+                return -EINVAL;
+        if (c->handler || (c->state != DB_STATE_DISCONNECTED && c->state != DB_STATE_IDLE))
+                return -EBUSY;
+        c->sql = strdup(sql);
+        if (!c->sql)
+                return -ENOMEM;
+        c->query_deadline_usec =
+                deadline_usec ?: db_now(c) + c->connect_timeout_usec + c->query_timeout_usec;
+        c->handler = handler;
+        c->userdata = userdata;
+        c->connected = false;
+        c->connect_usec = c->query_started_usec = 0;
+        c->error = (db_error){};
+
+        c->in_query_call = true;
+        if (c->state == DB_STATE_IDLE && db_idle_connection_is_stale(c))
+                db_drop(c);
+        if (c->state == DB_STATE_DISCONNECTED)
+                db_start_connect(c);
+        else
+                db_start_query(c);
+        c->in_query_call = false;
+        if (c->handler && !c->suspended && !c->defer_source && c->state != DB_STATE_RESOLVING) {
+                db_conn_abort(c); /* finished at once, and the deferred delivery could not be set up */
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+int db_conn_close(db_conn *c) {
+        if (!c)
+                return -EINVAL;
+        if (c->handler)
+                return -EBUSY;
+        if (c->state != DB_STATE_IDLE)
+                return 0;
+        c->state = DB_STATE_CLOSING;
+        c->deadline_usec = db_now(c) + c->connect_timeout_usec;
+        c->timed_out = false;
+        db_advance(c, mysql_close_start(c->mysql));
+        return 0;
+}
+
+bool db_conn_is_busy(const db_conn *c) {
+        return c && (c->handler || c->state == DB_STATE_CLOSING);
+}
+
+bool db_conn_is_connected(const db_conn *c) {
+        return c && c->mysql &&
+               (c->state == DB_STATE_IDLE || c->state == DB_STATE_QUERYING || c->state == DB_STATE_STORING);
+}
+
+const char *db_conn_address(const db_conn *c) {
+        return c && c->n_addresses > 0 ? c->addresses[c->i_address] : "";
+}
