@@ -14,35 +14,29 @@
  * clang 14, including detect_stack_use_after_return=1); see tests/integration/test-probe.sh.
  *
  * Host names: the connector would resolve them with a blocking getaddrinfo(), so it only gets
- * numeric addresses from us. IP literals are recognised with AI_NUMERICHOST (no lookup). Names
- * are resolved by getaddrinfo() in a detached helper thread that signals an eventfd the loop
- * watches, bounded by the connect deadline (rather than getaddrinfo_a(), which reports through a
- * signal or polling, or a child process, which is more machinery). A hung resolver (a stuck NSS
- * module, a dead DNS server) only ties up that thread: the connection stops waiting at its
- * deadline (PROBE_RESOLVE), no other connection waits for it, and a later attempt waits for the
- * same thread rather than starting another, so there is at most one per connection. The thread
- * blocks all signals: they keep going to the loop's signalfd. */
+ * numeric addresses from us (resolve.h: IP literals at once, names in a helper thread whose eventfd
+ * the loop watches). The connect deadline bounds the wait (PROBE_RESOLVE); no other connection
+ * waits for a hung resolver, and a later attempt waits for the same job rather than starting
+ * another, so there is at most one resolver thread per connection. */
 #include <errmsg.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <mysql.h>
 #include <mysqld_error.h>
 #include <netdb.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 
 #include "db.h"
 #include "macro.h"
+#include "resolve.h"
 
-#define DB_ADDRESSES_MAX        4
+_Static_assert(DB_ADDRESS_MAX == RESOLVE_ADDRESS_MAX, "db_conn_address() returns resolve's addresses");
+
 #define DB_TIMEOUT_DEFAULT_USEC USEC_PER_SEC
 #define DB_TIMER_ACCURACY_USEC  (1 * USEC_PER_MSEC)
 /* Resumes of a timed-out operation on its shut-down socket before we give up on it (the first
@@ -60,28 +54,6 @@ typedef enum db_state {
         _DB_STATE_MAX,
         _DB_STATE_INVALID = -EINVAL,
 } db_state;
-
-/* One host name lookup, shared with its thread; refcounted, as either may let go first. */
-typedef struct db_resolve_job {
-        int n_ref; /* __atomic */
-        int done;  /* __atomic; set by the thread before it writes efd */
-        int efd;   /* eventfd the thread writes once; closed with the job */
-        int gai_error;
-        size_t n_addresses;
-        char addresses[DB_ADDRESSES_MAX][DB_ADDRESS_MAX];
-        char host[];
-} db_resolve_job;
-
-/* A stored MYSQL_RES, indexed. Its rows are NUL-terminated text-protocol values that stay where
- * they are until mysql_free_result(), which for a stored result does no I/O. */
-struct db_result {
-        MYSQL_RES *res;
-        MYSQL_FIELD *fields;
-        size_t n_rows;
-        size_t n_columns;
-        char **cells; /* n_rows * n_columns, row-major, into res; NULL for SQL NULL */
-        uint64_t affected_rows;
-};
 
 struct db_conn {
         unsigned n_ref;
@@ -107,10 +79,9 @@ struct db_conn {
         uint64_t deadline_usec;        /* of the current phase */
         bool timed_out;
 
-        db_resolve_job *job;
-        char addresses[DB_ADDRESSES_MAX][DB_ADDRESS_MAX];
-        size_t n_addresses;
-        size_t i_address;
+        resolve_job *job;        /* kept while it runs, for the next attempt to wait for */
+        resolve_result resolved; /* the addresses of this attempt; n_addresses 0 while resolving */
+        size_t i_address;        /* the one being tried */
 
         /* The query in progress. */
         char *sql;
@@ -147,72 +118,26 @@ static uint64_t db_clock(void) {
 
 /* ---- results ---------------------------------------------------------------------------------- */
 
-static db_result *db_result_free(db_result *r) {
-        if (r) {
-                mysql_free_result(r->res);
-                free(r->cells);
-                free(r);
-        }
-        return NULL;
-}
-
-/* Takes over res (NULL for a statement without a result set) as a db_result. */
-static int db_result_new(MYSQL *m, MYSQL_RES *res, db_result **ret) {
+/* Copies res (NULL for a statement without a result set) into a db_result, and frees it. Its rows
+ * are NUL-terminated text-protocol values; a stored result's mysql_free_result() does no I/O. */
+static int db_result_from_mysql(MYSQL *m, MYSQL_RES *res, db_result **ret) {
         size_t nc = res ? mysql_num_fields(res) : 0, nr = res ? (size_t) mysql_num_rows(res) : 0;
         bool too_big = nc > 0 && nr > SIZE_MAX / sizeof(char *) / nc - 1;
-        char **cells = too_big ? NULL : calloc(nr * nc + 1, sizeof(char *));
-        db_result *r = cells ? malloc(sizeof(db_result)) : NULL;
+        _cleanup_free_ const char **names = calloc(nc + 1, sizeof(char *));
+        _cleanup_free_ const char **cells = too_big ? NULL : calloc(nr * nc + 1, sizeof(char *));
+        MYSQL_FIELD *fields = res ? mysql_fetch_fields(res) : NULL;
         MYSQL_ROW row;
+        int r = -ENOMEM;
 
-        if (!r) {
-                free(cells);
-                mysql_free_result(res);
-                return -ENOMEM;
+        if (names && cells) {
+                for (size_t k = 0; k < nc; k++)
+                        names[k] = fields[k].name;
+                for (size_t i = 0; i < nr && (row = mysql_fetch_row(res)); i++)
+                        memcpy(cells + i * nc, row, nc * sizeof(char *));
+                r = db_result_new(nr, nc, names, cells, mysql_affected_rows(m), ret);
         }
-        *r = (db_result){.res = res,
-                .fields = res ? mysql_fetch_fields(res) : NULL,
-                .n_rows = nr,
-                .n_columns = nc,
-                .cells = cells,
-                .affected_rows = mysql_affected_rows(m)};
-        for (size_t i = 0; i < nr && (row = mysql_fetch_row(res)); i++)
-                memcpy(r->cells + i * nc, row, nc * sizeof(char *));
-        *ret = r;
-        return 0;
-}
-
-size_t db_result_n_rows(const db_result *r) {
-        return r ? r->n_rows : 0;
-}
-
-size_t db_result_n_columns(const db_result *r) {
-        return r ? r->n_columns : 0;
-}
-
-const char *db_result_column_name(const db_result *r, size_t column) {
-        return r && column < r->n_columns ? r->fields[column].name : NULL;
-}
-
-int db_result_column_index(const db_result *r, const char *name) {
-        if (!r || !name)
-                return -EINVAL;
-        for (size_t k = 0; k < r->n_columns && k < INT32_MAX; k++)
-                if (strcasecmp(r->fields[k].name, name) == 0)
-                        return (int) k;
-        return -ENOENT;
-}
-
-const char *db_result_value(const db_result *r, size_t row, size_t column) {
-        return r && row < r->n_rows && column < r->n_columns ? r->cells[row * r->n_columns + column] : NULL;
-}
-
-const char *db_result_value_by_name(const db_result *r, size_t row, const char *column) {
-        int k = db_result_column_index(r, column);
-        return k < 0 ? NULL : db_result_value(r, row, (size_t) k);
-}
-
-uint64_t db_result_affected_rows(const db_result *r) {
-        return r ? r->affected_rows : 0;
+        mysql_free_result(res);
+        return r;
 }
 
 /* ---- errors ----------------------------------------------------------------------------------- */
@@ -307,8 +232,9 @@ static void db_error_from_mysql(db_conn *c, db_error *e) {
 
         if (c->timed_out)
                 db_error_set(e, PROBE_NO_ANSWER, 0, ETIMEDOUT,
-                        "no answer from %s port %u within the deadline (%s)", c->addresses[c->i_address],
-                        c->port, c->state == DB_STATE_CONNECTING ? "connecting" : "querying");
+                        "no answer from %s port %u within the deadline (%s)",
+                        c->resolved.addresses[c->i_address], c->port,
+                        c->state == DB_STATE_CONNECTING ? "connecting" : "querying");
         else if (n == 0)
                 db_error_set(e, PROBE_PROTOCOL, CR_UNKNOWN_ERROR, 0, "failed without an error");
         else
@@ -483,87 +409,28 @@ static void db_fail_internal(db_conn *c, int r, const char *what) {
 
 /* ---- name resolution -------------------------------------------------------------------------- */
 
-static void db_resolve_job_unref(db_resolve_job *j) {
-        if (!j || __atomic_sub_fetch(&j->n_ref, 1, __ATOMIC_ACQ_REL) > 0)
-                return;
-        close(j->efd);
-        free(j);
-}
-
-static void *db_resolve_thread(void *arg) {
-        db_resolve_job *j = arg;
-        struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
-
-        j->gai_error = getaddrinfo(j->host, NULL, &hints, &ai);
-        for (struct addrinfo *p = ai; p && j->n_addresses < DB_ADDRESSES_MAX; p = p->ai_next)
-                if (getnameinfo(p->ai_addr, p->ai_addrlen, j->addresses[j->n_addresses], DB_ADDRESS_MAX,
-                            NULL, 0, NI_NUMERICHOST) == 0)
-                        j->n_addresses++;
-        if (ai)
-                freeaddrinfo(ai);
-        if (j->gai_error == 0 && j->n_addresses == 0)
-                j->gai_error = EAI_NONAME;
-        __atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
-        (void) eventfd_write(j->efd, 1);
-        db_resolve_job_unref(j);
-        return NULL;
-}
-
-static int db_resolve_job_start(const char *host, db_resolve_job **ret) {
-        db_resolve_job *j = calloc(1, sizeof(db_resolve_job) + strlen(host) + 1);
-        sigset_t all, saved;
-        pthread_attr_t attr;
-        pthread_t thread;
-        int r;
-
-        if (!j)
-                return -ENOMEM;
-        strcpy(j->host, host);
-        j->n_ref = 2; /* ours and the thread's */
-        j->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        r = j->efd < 0 ? errno : pthread_attr_init(&attr);
-        if (r == 0) {
-                (void) pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-                sigfillset(&all);
-                (void) pthread_sigmask(SIG_SETMASK, &all, &saved);
-                r = pthread_create(&thread, &attr, db_resolve_thread, j);
-                (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
-                (void) pthread_attr_destroy(&attr);
-        }
-        if (r != 0) {
-                if (j->efd >= 0)
-                        close(j->efd);
-                free(j);
-                return -r;
-        }
-        *ret = j;
-        return 0;
-}
-
 /* Takes the finished job's answer and connects, or fails with PROBE_RESOLVE. */
 static void db_resolved(db_conn *c) {
-        db_resolve_job *j;
+        const resolve_result *a = resolve_job_result(c->job);
+        int gai_error = a->gai_error;
 
         db_unwatch(c); /* before the job, and its eventfd, may go */
-        j = TAKE_PTR(c->job);
         c->state = DB_STATE_DISCONNECTED;
-        if (j->gai_error != 0) {
+        if (gai_error == 0)
+                c->resolved = *a;
+        c->job = resolve_job_unref(c->job);
+        if (gai_error != 0) {
                 db_error_set(&c->error, PROBE_RESOLVE, CR_UNKNOWN_HOST, 0, "cannot resolve '%s': %s",
-                        c->host, gai_strerror(j->gai_error));
-                db_resolve_job_unref(j);
+                        c->host, gai_strerror(gai_error));
                 db_deliver(c);
-                return;
-        }
-        memcpy(c->addresses, j->addresses, sizeof(c->addresses));
-        c->n_addresses = j->n_addresses;
-        db_resolve_job_unref(j);
-        db_connect_address(c);
+        } else
+                db_connect_address(c);
 }
 
 static int db_on_resolved(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         db_conn *c = userdata;
 
-        if (c->job && __atomic_load_n(&c->job->done, __ATOMIC_ACQUIRE))
+        if (resolve_job_result(c->job))
                 db_resolved(c);
         return 0;
 }
@@ -574,19 +441,19 @@ static void db_start_resolve(db_conn *c) {
         /* A job still running (a slow resolver) is waited for again, not joined by a second thread.
          * One that finished after the last attempt gave up is this attempt's answer (so a resolver
          * slower than the timeout still gets us connected); the attempt after asks afresh. */
-        if (c->job && __atomic_load_n(&c->job->done, __ATOMIC_ACQUIRE)) {
+        if (resolve_job_result(c->job)) {
                 db_resolved(c);
                 return;
         }
         if (!c->job) {
-                r = db_resolve_job_start(c->host, &c->job);
+                r = resolve_job_start(c->host, &c->job);
                 if (r < 0) {
                         db_fail_internal(c, r, "cannot start a resolver thread");
                         return;
                 }
         }
         c->state = DB_STATE_RESOLVING;
-        r = db_watch(c, c->job->efd, EPOLLIN, db_on_resolved);
+        r = db_watch(c, resolve_job_fd(c->job), EPOLLIN, db_on_resolved);
         if (r >= 0)
                 r = db_arm_timer(c, c->deadline_usec);
         if (r < 0)
@@ -648,7 +515,7 @@ static void db_connect_done(db_conn *c) {
         if (!c->op_ok) {
                 db_error_from_mysql(c, &c->error);
                 db_drop(c);
-                if (c->error.error_class == PROBE_REFUSED && c->i_address + 1 < c->n_addresses) {
+                if (c->error.error_class == PROBE_REFUSED && c->i_address + 1 < c->resolved.n_addresses) {
                         c->i_address++; /* "localhost" may give ::1 first, the server be on 127.0.0.1 */
                         db_connect_address(c);
                 } else
@@ -670,7 +537,7 @@ static void db_query_done(db_conn *c) {
                 db_fail_mysql(c);
                 return;
         }
-        r = db_result_new(c->mysql, res, &c->result);
+        r = db_result_from_mysql(c->mysql, res, &c->result);
         c->state = DB_STATE_IDLE;
         if (r < 0)
                 db_error_set(&c->error, PROBE_INTERNAL, 0, -r, "cannot copy the result: %s", strerror(-r));
@@ -744,13 +611,12 @@ static void db_connect_address(db_conn *c) {
         }
         c->state = DB_STATE_CONNECTING;
         c->timed_out = false;
-        db_advance(c, mysql_real_connect_start(&m, c->mysql, c->addresses[c->i_address], c->user,
+        db_advance(c, mysql_real_connect_start(&m, c->mysql, c->resolved.addresses[c->i_address], c->user,
                               c->password, NULL, c->port, NULL, 0));
         /* (m, the result, is c->mysql on success; db_cont() records how it went) */
 }
 
 static void db_start_connect(db_conn *c) {
-        struct addrinfo hints = {.ai_flags = AI_NUMERICHOST, .ai_socktype = SOCK_STREAM}, *ai = NULL;
         uint64_t now = db_now(c);
 
         c->connected = true;
@@ -758,18 +624,11 @@ static void db_start_connect(db_conn *c) {
         c->deadline_usec = c->query_deadline_usec;
         if (now + c->connect_timeout_usec < c->deadline_usec)
                 c->deadline_usec = now + c->connect_timeout_usec;
-        c->n_addresses = c->i_address = 0;
-        /* An IP literal: AI_NUMERICHOST never looks anything up, no thread needed. */
-        if (getaddrinfo(c->host, NULL, &hints, &ai) == 0) {
-                if (getnameinfo(ai->ai_addr, ai->ai_addrlen, c->addresses[0], DB_ADDRESS_MAX, NULL, 0,
-                            NI_NUMERICHOST) == 0)
-                        c->n_addresses = 1;
-                freeaddrinfo(ai);
-        }
-        if (c->n_addresses == 0)
-                db_start_resolve(c);
-        else
+        c->resolved.n_addresses = c->i_address = 0;
+        if (resolve_numeric(c->host, &c->resolved)) /* an IP literal: no lookup, no thread */
                 db_connect_address(c);
+        else
+                db_start_resolve(c);
 }
 
 /* Whether an idle connection was closed by the server meanwhile (restart, wait_timeout, KILL):
@@ -826,7 +685,7 @@ static db_conn *db_conn_unref(db_conn *c) {
         if (!c || --c->n_ref > 0)
                 return NULL;
         db_conn_abort(c);
-        db_resolve_job_unref(c->job); /* after db_drop() removed the watch on its eventfd */
+        resolve_job_unref(c->job); /* after db_drop() removed the watch on its eventfd */
         c->timer_source = sd_event_source_disable_unref(c->timer_source);
         sd_event_unref(c->event);
         if (c->password)
@@ -900,5 +759,5 @@ bool db_conn_is_connected(const db_conn *c) {
 }
 
 const char *db_conn_address(const db_conn *c) {
-        return c && c->n_addresses > 0 ? c->addresses[c->i_address] : "";
+        return c && c->resolved.n_addresses > 0 ? c->resolved.addresses[c->i_address] : "";
 }

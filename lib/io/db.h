@@ -2,12 +2,13 @@
  * API (*_start and *_cont) with our own I/O watches and deadlines, so that no server, however broken,
  * ever blocks the loop or delays the work on another connection.
  *
- * This module (db.c) is the only one in the project that includes <mysql.h>: callers see neither
- * MYSQL types nor MariaDB's error numbering beyond the translated db_error.
+ * This module (db.c) is the only one in the project that includes Connector/C's headers: callers see
+ * neither MYSQL types nor MariaDB's error numbering beyond the translated db_error. Results come as
+ * plain data (db-result.h).
  *
  * One db_conn is one persistent connection to one server. A query connects first when needed
- * (resolving a host name in a helper thread, see db.c), reconnects after the connection was lost,
- * and runs one query at a time: a second db_conn_query() while one runs is refused (-EBUSY). */
+ * (resolving a host name without blocking, see resolve.h), reconnects after the connection was
+ * lost, and runs one query at a time: a second db_conn_query() while one runs is refused (-EBUSY). */
 #pragma once
 
 #include <stdbool.h>
@@ -15,10 +16,10 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "db-result.h"
 #include "server-status.h"
 
 typedef struct db_conn db_conn;
-typedef struct db_result db_result;
 
 /* Placeholder for the cluster's `tls` config. Note that the certificate's name is checked against
  * the numeric address the connection goes to (Connector/C 3.3 verifies mysql->host), so a
@@ -106,22 +107,3 @@ const char *db_conn_address(const db_conn *c);
 /* Translates a MariaDB error number (server ER_* or client CR_*) into an error class; message is
  * the error text (for CR_CONN_HOST_ERROR the errno in its "(N)" tells refused from timed out). */
 probe_error_class db_error_classify(uint32_t number, const char *message);
-
-/* Rows of nullable strings, with the column names. */
-size_t db_result_n_rows(const db_result *r);
-size_t db_result_n_columns(const db_result *r);
-
-/* The name of a column; NULL when out of range. */
-const char *db_result_column_name(const db_result *r, size_t column);
-
-/* The index of a column, by name, ignoring case; -ENOENT when there is none. */
-int db_result_column_index(const db_result *r, const char *name);
-
-/* A value: NULL for SQL NULL and for a row or column out of range. */
-const char *db_result_value(const db_result *r, size_t row, size_t column);
-
-/* A value by column name (see db_result_value()); NULL also when there is no such column. */
-const char *db_result_value_by_name(const db_result *r, size_t row, const char *column);
-
-/* Rows changed by a statement without a result set. */
-uint64_t db_result_affected_rows(const db_result *r);
