@@ -1,19 +1,17 @@
-/* sentinelctl: the operator's CLI over the daemon's control socket (SPEC 2).
- *
- * This build parses and checks every verb of SPEC 2 and reaches the daemon's control socket;
- * the request/reply protocol over it arrives with the monitor (issue 3). */
+/* sentinelctl: the operator's CLI over the daemon's control socket (SPEC 2): checks the verb and
+ * its arguments, sends one request (control-proto.h) and prints the answer. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "config-peek.h"
+#include "control-client.h"
 #include "macro.h"
 #include "sentinel-build.h"
+#include "status-json.h"
 
 #define EXIT_REFUSED 1
 #define EXIT_USAGE 2
@@ -149,20 +147,54 @@ static int verb_check_args(const verb *v, int argc, char **argv) {
         return 0;
 }
 
-/* Connects to the control socket; returns the fd or -errno. */
-static int control_connect(const char *path) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        _cleanup_close_ int fd = -1;
+/* Turns the verb's checked arguments into the request's args object (control-proto.h). */
+static int build_args(const verb *v, int argc, char **argv, const char **ret_cluster, bool *ret_json,
+        json_object **ret) {
+        json_object *args = json_object_new_object();
+        const char *positional[2] = {};
+        int n = 0;
 
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return -ENAMETOOLONG;
-        strcpy(sa.sun_path, path);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return -errno;
-        if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
-                return -errno;
-        return TAKE_FD(fd);
+        *ret_json = false;
+        for (int i = 0; i < argc; i++) {
+                const char *a = argv[i], *value = NULL;
+                if (strncmp(a, "--", 2) != 0) {
+                        if (n < 2)
+                                positional[n++] = a;
+                        continue;
+                }
+                a += 2;
+                if (verb_flag(v, a) == 2) {
+                        const char *eq = strchr(a, '=');
+                        value = eq ? eq + 1 : argv[++i];
+                }
+                if (strncmp(a, "json", 4) == 0)
+                        *ret_json = true;
+                else if (strncmp(a, "dry-run", 7) == 0)
+                        json_object_object_add(args, "dry_run", json_object_new_boolean(true));
+                else if (strncmp(a, "force", 5) == 0)
+                        json_object_object_add(args, "force", json_object_new_boolean(true));
+                else if (strncmp(a, "no-quorum", 9) == 0)
+                        json_object_object_add(args, "no_quorum", json_object_new_boolean(true));
+                else if (strncmp(a, "to", 2) == 0)
+                        json_object_object_add(args, "to", json_object_new_string(value));
+                else if (strncmp(a, "timeout", 7) == 0 || strncmp(a, "ttl", 3) == 0) {
+                        char *end;
+                        errno = 0;
+                        unsigned long long x = strtoull(value, &end, 10);
+                        if (errno || end == value || *end || value[0] == '-' || x > UINT32_MAX) {
+                                fprintf(stderr, "sentinelctl: %s: --%.*s wants a whole number, got '%s'\n", v->name,
+                                        (int) strcspn(a, "="), a, value);
+                                json_object_put(args);
+                                return -EINVAL;
+                        }
+                        json_object_object_add(args, a[1] == 'i' ? "timeout_ms" : "ttl_s", json_object_new_uint64(x));
+                }
+        }
+        if (streq(v->name, "maintenance"))
+                json_object_object_add(args, "enabled", json_object_new_boolean(streq(positional[1], "on")));
+        *ret_cluster = positional[0];
+        *ret = args;
+        return 0;
 }
 
 int main(int argc, char **argv) {
@@ -175,7 +207,12 @@ int main(int argc, char **argv) {
         };
         const char *socket_path = NULL, *config_path = SENTINEL_DEFAULT_CONFIG;
         _cleanup_free_ char *peeked = NULL, *error = NULL;
-        _cleanup_close_ int fd = -1;
+        _cleanup_(control_conn_closep) control_conn *conn = NULL;
+        json_object *request_args = NULL;
+        control_reply *reply = NULL;
+        const char *cluster = NULL;
+        control_command command;
+        bool json = false;
         const verb *v;
         int c, r;
 
@@ -243,12 +280,51 @@ int main(int argc, char **argv) {
                 socket_path = peeked;
         }
 
-        fd = control_connect(socket_path);
-        if (fd < 0) {
-                fprintf(stderr, "sentinelctl: cannot reach the daemon at %s: %s\n", socket_path, strerror(-fd));
+        command = control_command_from_string(v->name);
+        if (build_args(v, n_args, args, &cluster, &json, &request_args) < 0)
+                return EXIT_USAGE;
+        if (streq(v->name, "reload"))
+                cluster = NULL;
+
+        r = control_conn_open(socket_path, &conn);
+        if (r < 0) {
+                fprintf(stderr, "sentinelctl: cannot reach the daemon at %s: %s\n", socket_path,
+                        control_conn_strerror(r));
+                json_object_put(request_args);
                 return EXIT_UNREACHABLE;
         }
-        fprintf(stderr, "sentinelctl: %s: the daemon at %s does not answer control requests in this version\n",
-                v->name, socket_path);
-        return EXIT_REFUSED;
+        /* A switchover waits for its own timeout; everything else answers at once. */
+        r = control_conn_call(conn, command, cluster, request_args,
+                command == CONTROL_COMMAND_SWITCHOVER || command == CONTROL_COMMAND_FAILOVER
+                        ? CONTROL_TIMEOUT_INFINITY
+                        : 30 * 1000000ULL,
+                &reply);
+        json_object_put(request_args);
+        if (r < 0) {
+                fprintf(stderr, "sentinelctl: %s: no answer from the daemon at %s: %s\n", v->name, socket_path,
+                        control_conn_strerror(r));
+                return EXIT_REFUSED;
+        }
+        if (!reply->ok) {
+                fprintf(stderr, "sentinelctl: %s: %s (%s)\n", v->name,
+                        reply->error_message[0] ? reply->error_message : "refused", reply->error_code);
+                r = EXIT_REFUSED;
+        } else if (command == CONTROL_COMMAND_STATUS && !json) {
+                _cleanup_free_ char *table = NULL;
+                r = status_format_table(reply->result, cluster, &table);
+                if (r < 0) {
+                        fprintf(stderr, "sentinelctl: status: cannot read the daemon's answer: %s\n", strerror(-r));
+                        r = EXIT_REFUSED;
+                } else {
+                        fputs(table, stdout);
+                        r = EXIT_SUCCESS;
+                }
+        } else {
+                if (command != CONTROL_COMMAND_RELOAD && command != CONTROL_COMMAND_PING)
+                        puts(json_object_to_json_string_ext(reply->result,
+                                JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+                r = EXIT_SUCCESS;
+        }
+        control_reply_free(reply);
+        return r;
 }

@@ -1,0 +1,330 @@
+/* The daemon's life: open its state, start one monitor per cluster, serve the control socket, tell
+ * systemd how it is doing, reload on SIGHUP, stop cleanly on SIGTERM/SIGINT.
+ *
+ * Start-up order: the config is loaded by main() (exit 2 when bad); here state_dir is locked (a
+ * second daemon on it could vote twice) and its state loaded (exit 1 when it exists but is unusable:
+ * a reset epoch could allow a second vote), the audit log opened, the control socket bound and every
+ * cluster's probes started. READY=1 follows once every server has answered or failed its first
+ * probe. */
+#include <errno.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+
+#include "daemon.h"
+#include "fsutil.h"
+#include "log.h"
+#include "macro.h"
+#include "sentinel-build.h"
+
+static daemon_cluster *daemon_cluster_free(daemon_cluster *dc) {
+        if (dc) {
+                monitor_free(dc->monitor);
+                free(dc);
+        }
+        return NULL;
+}
+
+static void daemon_clusters_free(daemon_cluster **clusters, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                daemon_cluster_free(clusters[i]);
+        free(clusters);
+}
+
+void daemon_ctx_done(daemon_ctx *d) {
+        daemon_clusters_free(d->clusters, d->n_clusters);
+        d->clusters = NULL;
+        d->n_clusters = 0;
+        d->control = control_server_free(d->control);
+        d->hooks = hook_dispatcher_free(d->hooks);
+        d->audit = audit_close(d->audit);
+        d->state = state_free(d->state);
+        d->config = config_free(d->config);
+        d->event = sd_event_unref(d->event);
+        if (d->state_lock_fd >= 0)
+                d->state_lock_fd = (close(d->state_lock_fd), -1);
+        free(d->status_line);
+        d->status_line = NULL;
+}
+
+static void audit_lifecycle(daemon_ctx *d, const char *what) {
+        json_object *inputs = json_object_new_object();
+        json_object_object_add(inputs, "version", json_object_new_string(SENTINEL_VERSION));
+        json_object_object_add(inputs, "config", json_object_new_string(d->config_path));
+        json_object_object_add(inputs, "pid", json_object_new_int64(getpid()));
+        daemon_audit(d, NULL, what, NULL, inputs);
+}
+
+void daemon_update_notify(daemon_ctx *d) {
+        char line[1024];
+        size_t len = 0;
+        bool all_done = true;
+
+        for (size_t i = 0; i < d->n_clusters; i++) {
+                const daemon_cluster *dc = d->clusters[i];
+                const topology *t = monitor_topology(dc->monitor);
+                cluster_state s = t ? t->state : CLUSTER_STATE_NO_PRIMARY;
+                if (t && monitor_primary_sdown(dc->monitor))
+                        s = CLUSTER_STATE_SDOWN;
+                if (!dc || !dc->monitor) {
+                        all_done = false;
+                        continue;
+                }
+                all_done = all_done && monitor_first_round_done(dc->monitor);
+                int n = snprintf(line + len, sizeof(line) - len, "%s%s: %s%s%s", i ? "; " : "", dc->conf->name,
+                        cluster_state_to_string(s), t && t->primary != TOPOLOGY_NONE ? ", primary " : "",
+                        t && t->primary != TOPOLOGY_NONE ? dc->conf->servers[t->primary].name : "");
+                if (n < 0 || (size_t) n >= sizeof(line) - len)
+                        break;
+                len += (size_t) n;
+        }
+        if (!all_done && !d->ready)
+                return;
+        if (!d->ready) {
+                d->ready = true;
+                log_notice("first probe round done for %zu cluster(s): ready", d->n_clusters);
+                (void) sd_notifyf(false, "READY=1\nSTATUS=%s", line);
+        } else if (!streq_ptr(d->status_line, line))
+                (void) sd_notifyf(false, "STATUS=%s", line);
+        if (!streq_ptr(d->status_line, line)) {
+                free(d->status_line);
+                d->status_line = strdup(line);
+        }
+}
+
+/* Makes a cluster's monitor and starts it, with the primary the state knows. */
+static int daemon_cluster_start(daemon_ctx *d, daemon_cluster *dc, size_t index, size_t n) {
+        const char *known = NULL;
+        int r;
+
+        r = monitor_new(d->event, dc->conf, &daemon_monitor_callbacks, dc, &dc->monitor);
+        if (r < 0)
+                return r;
+        if (state_get_cluster_primary(d->state, dc->conf->name, &known, NULL) > 0) {
+                r = monitor_set_known_primary(dc->monitor, known);
+                if (r < 0)
+                        return r;
+        }
+        /* Spread the clusters over their interval, so a sentinel of many clusters probes evenly. */
+        return monitor_start(dc->monitor, dc->conf->probe.interval_ms * USEC_PER_MSEC * index / n);
+}
+
+/* Makes the cluster list of cfg. A cluster whose servers are reached the same way keeps its monitor
+ * (statuses, SDOWN clocks, connections); any other gets a new one. */
+static int daemon_clusters_apply(daemon_ctx *d, const config *cfg) {
+        daemon_cluster **next = calloc(cfg->n_clusters, sizeof(*next));
+        int r = 0;
+
+        if (!next)
+                return -ENOMEM;
+        for (size_t i = 0; i < cfg->n_clusters; i++) {
+                const cluster_conf *conf = &cfg->clusters[i];
+                for (size_t j = 0; j < d->n_clusters; j++) {
+                        daemon_cluster *old = d->clusters[j];
+                        if (old && streq(old->conf->name, conf->name)) {
+                                if (monitor_reconfigure(old->monitor, conf) >= 0) {
+                                        old->conf = conf;
+                                        next[i] = TAKE_PTR(d->clusters[j]);
+                                }
+                                break;
+                        }
+                }
+                if (next[i])
+                        continue;
+                next[i] = calloc(1, sizeof(daemon_cluster));
+                if (!next[i]) {
+                        r = -ENOMEM;
+                        break;
+                }
+                next[i]->daemon = d;
+                next[i]->conf = conf;
+                r = daemon_cluster_start(d, next[i], i, cfg->n_clusters);
+                if (r < 0)
+                        break;
+        }
+        daemon_clusters_free(d->clusters, d->n_clusters);
+        d->clusters = next;
+        d->n_clusters = cfg->n_clusters;
+        return r;
+}
+
+int daemon_reload(daemon_ctx *d, char **ret_error) {
+        _cleanup_free_ char *error = NULL;
+        config *fresh = NULL, *old;
+        int r;
+
+        (void) sd_notify(false, "RELOADING=1");
+        r = config_load(d->config_path, &fresh, &error);
+        if (r >= 0 && (!streq(fresh->sentinel.name, d->config->sentinel.name) ||
+                              !streq(fresh->sentinel.state_dir, d->config->sentinel.state_dir) ||
+                              !streq(fresh->sentinel.control_socket, d->config->sentinel.control_socket))) {
+                config_free(fresh);
+                fresh = NULL;
+                free(error);
+                error = strdup("sentinel.name, sentinel.state_dir and sentinel.control_socket cannot change while "
+                               "running; restart the service to change them");
+                r = -EINVAL;
+        }
+        if (r < 0) {
+                log_error("reload refused, the running configuration stays in force: %s", error ? error : strerror(-r));
+                json_object *in = json_object_new_object();
+                json_object_object_add(in, "error", json_object_new_string(error ? error : strerror(-r)));
+                daemon_audit(d, NULL, "reload-refused", "BAD_CONFIG", in);
+                (void) sd_notify(false, "READY=1");
+                if (ret_error)
+                        *ret_error = TAKE_PTR(error);
+                return r;
+        }
+        old = d->config;
+        d->config = fresh;
+        r = daemon_clusters_apply(d, fresh);
+        config_free(old);
+        if (r < 0) {
+                log_error("reload: cannot start monitoring: %s", strerror(-r));
+                (void) sd_notify(false, "READY=1");
+                return r;
+        }
+        log_notice("configuration reloaded from %s: %zu cluster(s)", d->config_path, d->n_clusters);
+        daemon_audit(d, NULL, "reloaded", NULL, NULL);
+        (void) sd_notify(false, "READY=1");
+        daemon_update_notify(d);
+        return 0;
+}
+
+static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        log_notice("received %s, shutting down", strsignal((int) si->ssi_signo));
+        return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        (void) daemon_reload(userdata, NULL);
+        return 0;
+}
+
+static int daemon_open_state(daemon_ctx *d) {
+        const char *dir = d->config->sentinel.state_dir;
+        _cleanup_free_ char *detail = NULL;
+        int r;
+
+        r = fsutil_mkdir_p(dir, 0750);
+        if (r < 0) {
+                log_error("cannot create state directory %s: %s", dir, strerror(-r));
+                return r;
+        }
+        d->state_lock_fd = fsutil_lock_file(dir, "lock");
+        if (d->state_lock_fd < 0) {
+                r = d->state_lock_fd;
+                if (r == -EWOULDBLOCK)
+                        log_error("state directory %s is in use by another mariadb-sentinel; refusing to start "
+                                  "(each sentinel needs its own state_dir)", dir);
+                else
+                        log_error("cannot lock %s/lock: %s", dir, strerror(-r));
+                return r;
+        }
+        r = state_load(dir, &d->state, &detail);
+        if (r < 0) {
+                if (state_error_is_corruption(r))
+                        log_error("%s; refusing to start: starting from a fresh state could cast a second vote "
+                                  "in an epoch already voted in. Restore the file from a backup, or see README "
+                                  "'Recovering a damaged state file'",
+                                detail ? detail : state_strerror(r));
+                else
+                        log_error("cannot load state from %s: %s", dir, detail ? detail : state_strerror(r));
+                return r;
+        }
+        /* Write it back now: proves state_dir is writable before anything depends on it. */
+        r = state_save(dir, d->state);
+        if (r < 0) {
+                log_error("cannot write state to %s: %s", dir, state_strerror(r));
+                return r;
+        }
+        r = audit_open(dir, &d->audit);
+        if (r < 0) {
+                log_error("cannot open the audit log in %s: %s", dir, strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
+static int daemon_open_control(daemon_ctx *d) {
+        const char *path = d->config->sentinel.control_socket;
+        _cleanup_free_ char *dir = strdup(path);
+        int r;
+
+        if (!dir)
+                return -ENOMEM;
+        r = fsutil_mkdir_p(dirname(dir), 0755);
+        if (r >= 0)
+                r = control_server_new(d->event, path, NULL, daemon_control_handler, d, &d->control);
+        if (r == -EADDRINUSE)
+                log_error("control socket %s: another daemon answers there; refusing to start", path);
+        else if (r < 0)
+                log_error("cannot listen on control socket %s: %s", path, strerror(-r));
+        return r;
+}
+
+int daemon_run(daemon_ctx *d) {
+        sigset_t mask;
+        int r;
+
+        r = daemon_open_state(d);
+        if (r < 0)
+                return r;
+
+        /* Signals arrive through the loop; SIGCHLD must be blocked for the hooks' child sources. */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigaddset(&mask, SIGCHLD);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return -errno;
+        /* A control client that hangs up must not kill us. */
+        signal(SIGPIPE, SIG_IGN);
+
+        r = sd_event_default(&d->event);
+        if (r < 0)
+                return r;
+        if ((r = sd_event_add_signal(d->event, NULL, SIGTERM, on_terminate, d)) < 0 ||
+                (r = sd_event_add_signal(d->event, NULL, SIGINT, on_terminate, d)) < 0 ||
+                (r = sd_event_add_signal(d->event, NULL, SIGHUP, on_reload, d)) < 0) {
+                log_error("cannot watch signals: %s", strerror(-r));
+                return r;
+        }
+        r = sd_event_set_watchdog(d->event, true);
+        if (r < 0)
+                log_warning("cannot arm the systemd watchdog: %s", strerror(-r));
+
+        r = hook_dispatcher_new(d->event, NULL, daemon_on_hook_report, d, &d->hooks);
+        if (r < 0) {
+                log_error("cannot set up hooks: %s", strerror(-r));
+                return r;
+        }
+        r = daemon_open_control(d);
+        if (r < 0)
+                return r;
+
+        audit_lifecycle(d, "sentinel-start");
+        log_notice("sentinel %s (zone %s) started, epoch %" PRIu64 ", %zu cluster(s), state in %s, control socket %s",
+                d->config->sentinel.name, d->config->sentinel.zone, state_get_epoch(d->state), d->config->n_clusters,
+                d->config->sentinel.state_dir, d->config->sentinel.control_socket);
+
+        r = daemon_clusters_apply(d, d->config);
+        if (r < 0) {
+                log_error("cannot start monitoring: %s", strerror(-r));
+                return r;
+        }
+
+        r = sd_event_loop(d->event);
+        (void) sd_notify(false, "STOPPING=1");
+        if (r < 0) {
+                log_error("event loop failed: %s", strerror(-r));
+                return r;
+        }
+        audit_lifecycle(d, "sentinel-stop");
+        return 0;
+}
