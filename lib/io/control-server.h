@@ -50,8 +50,8 @@
 #define CONTROL_REQUEST_TIMEOUT_USEC_DEFAULT (5 * 1000000ULL)
 #define CONTROL_WRITE_TIMEOUT_USEC_DEFAULT   (10 * 1000000ULL)
 #define CONTROL_REPLY_TIMEOUT_USEC_DEFAULT   (300 * 1000000ULL)
-#define CONTROL_RATE_BURST_DEFAULT           20
-#define CONTROL_RATE_PER_SEC_DEFAULT         10
+#define CONTROL_RATE_BURST_DEFAULT           100
+#define CONTROL_RATE_PER_SEC_DEFAULT         50
 
 typedef struct control_server control_server;
 typedef struct control_client control_client;
