@@ -120,7 +120,7 @@ static void on_monitor_update(monitor *m, void *userdata) {
         daemon_cluster *dc = userdata;
 
         daemon_adopt_primary(dc);
-        daemon_update_notify(dc->daemon);
+        daemon_cluster_changed(dc);
 }
 
 const monitor_callbacks daemon_monitor_callbacks = {

@@ -59,41 +59,76 @@ static void audit_lifecycle(daemon_ctx *d, const char *what) {
         daemon_audit(d, NULL, what, NULL, inputs);
 }
 
-void daemon_update_notify(daemon_ctx *d) {
-        char line[1024];
-        size_t len = 0;
-        bool all_done = true;
+/* The state status and STATUS= show for a cluster. */
+static cluster_state daemon_cluster_state(const daemon_cluster *dc) {
+        const topology *t = monitor_topology(dc->monitor);
+        if (!t)
+                return CLUSTER_STATE_NO_PRIMARY;
+        return monitor_primary_sdown(dc->monitor) ? CLUSTER_STATE_SDOWN : t->state;
+}
 
+/* One line for systemd: every cluster with its primary when there are few, else counts by state. */
+static void daemon_format_status(daemon_ctx *d, char *line, size_t size) {
+        size_t len = 0, count[_CLUSTER_STATE_MAX] = {};
+        int n;
+
+        line[0] = 0;
         for (size_t i = 0; i < d->n_clusters; i++) {
                 const daemon_cluster *dc = d->clusters[i];
+                cluster_state s = daemon_cluster_state(dc);
                 const topology *t = monitor_topology(dc->monitor);
-                cluster_state s = t ? t->state : CLUSTER_STATE_NO_PRIMARY;
-                if (t && monitor_primary_sdown(dc->monitor))
-                        s = CLUSTER_STATE_SDOWN;
-                if (!dc || !dc->monitor) {
-                        all_done = false;
+                count[s]++;
+                if (d->n_clusters > 4)
                         continue;
-                }
-                all_done = all_done && monitor_first_round_done(dc->monitor);
-                int n = snprintf(line + len, sizeof(line) - len, "%s%s: %s%s%s", i ? "; " : "", dc->conf->name,
+                n = snprintf(line + len, size - len, "%s%s: %s%s%s", i ? "; " : "", dc->conf->name,
                         cluster_state_to_string(s), t && t->primary != TOPOLOGY_NONE ? ", primary " : "",
                         t && t->primary != TOPOLOGY_NONE ? dc->conf->servers[t->primary].name : "");
-                if (n < 0 || (size_t) n >= sizeof(line) - len)
-                        break;
+                if (n < 0 || (size_t) n >= size - len)
+                        return;
                 len += (size_t) n;
         }
-        if (!all_done && !d->ready)
+        if (d->n_clusters <= 4)
                 return;
+        n = snprintf(line, size, "%zu clusters:", d->n_clusters);
+        for (int s = 0; s < _CLUSTER_STATE_MAX && n > 0 && (size_t) n < size; s++)
+                if (count[s])
+                        n += snprintf(line + n, size - (size_t) n, " %zu %s", count[s], cluster_state_to_string(s));
+}
+
+void daemon_update_notify(daemon_ctx *d) {
+        char line[1024];
+
         if (!d->ready) {
+                for (size_t i = 0; i < d->n_clusters; i++)
+                        if (!d->clusters[i] || !d->clusters[i]->monitor ||
+                                !monitor_first_round_done(d->clusters[i]->monitor))
+                                return;
                 d->ready = true;
+                daemon_format_status(d, line, sizeof(line));
                 log_notice("first probe round done for %zu cluster(s): ready", d->n_clusters);
                 (void) sd_notifyf(false, "READY=1\nSTATUS=%s", line);
-        } else if (!streq_ptr(d->status_line, line))
+        } else {
+                daemon_format_status(d, line, sizeof(line));
+                if (streq_ptr(d->status_line, line))
+                        return;
                 (void) sd_notifyf(false, "STATUS=%s", line);
-        if (!streq_ptr(d->status_line, line)) {
-                free(d->status_line);
-                d->status_line = strdup(line);
         }
+        free(d->status_line);
+        d->status_line = strdup(line);
+}
+
+void daemon_cluster_changed(daemon_cluster *dc) {
+        const topology *t = monitor_topology(dc->monitor);
+        cluster_state s = daemon_cluster_state(dc);
+        size_t primary = t ? t->primary : TOPOLOGY_NONE;
+
+        /* Most probe results change nothing: only a new state or primary (or readiness) reaches systemd. */
+        if (dc->daemon->ready && dc->shown_valid && dc->shown_state == s && dc->shown_primary == primary)
+                return;
+        dc->shown_valid = true;
+        dc->shown_state = s;
+        dc->shown_primary = primary;
+        daemon_update_notify(dc->daemon);
 }
 
 /* Makes a cluster's monitor and starts it, with the primary the state knows. */

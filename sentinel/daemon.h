@@ -20,6 +20,9 @@ typedef struct daemon_cluster {
         monitor *monitor;
         bool has_last_event;
         status_last_event last_event;
+        bool shown_valid; /* shown_state and shown_primary are what STATUS= last reflected */
+        cluster_state shown_state;
+        size_t shown_primary;
 } daemon_cluster;
 
 typedef struct daemon_ctx {
@@ -45,6 +48,9 @@ void daemon_ctx_done(daemon_ctx *d);
 
 /* daemon.c: tells systemd READY=1 once every cluster finished its first round, and the STATUS= line. */
 void daemon_update_notify(daemon_ctx *d);
+
+/* daemon.c: a cluster's monitor took in a result; updates systemd when its state or primary changed. */
+void daemon_cluster_changed(daemon_cluster *dc);
 
 /* daemon-events.c: the monitor callbacks (log, audit, hooks, adopting a discovered primary). */
 extern const monitor_callbacks daemon_monitor_callbacks;
