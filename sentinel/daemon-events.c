@@ -9,18 +9,13 @@
 #include "hook-event.h"
 #include "log.h"
 #include "macro.h"
+#include "timefmt.h"
 
 void daemon_audit(daemon_ctx *d, const char *cluster, const char *decision, const char *reason, json_object *inputs) {
         int r = audit_decision(d->audit, cluster, state_get_epoch(d->state), decision, reason, inputs);
         if (r < 0)
                 log_fields_full(LOG_ERR, &(log_fields){ .cluster = cluster, .event = _EVENT_INVALID },
                         "cannot write the audit log in %s: %s", d->config->sentinel.state_dir, strerror(-r));
-}
-
-static uint64_t realtime_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
 }
 
 static hook_server server_of(const cluster_conf *c, size_t i) {
@@ -91,7 +86,7 @@ static void on_monitor_event(monitor *m, const monitor_event *ev, void *userdata
         daemon_audit(d, c->name, event_to_string(ev->event), ev->reason, in);
 
         dc->has_last_event = true;
-        dc->last_event = (status_last_event){ .type = ev->event, .epoch = epoch, .at_realtime_usec = realtime_usec() };
+        dc->last_event = (status_last_event){ .type = ev->event, .epoch = epoch, .at_realtime_usec = timefmt_now_realtime_usec() };
 
         json_object *details = json_object_new_object();
         if (server)

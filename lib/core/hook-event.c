@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "hook-event.h"
+#include "timefmt.h"
 #include "macro.h"
 
 /* The number of variables hook_event_build_env() can produce, without the NULL. */
@@ -130,19 +131,7 @@ int hook_event_format_server(const hook_server *s, char **ret) {
 }
 
 int hook_event_format_timestamp(uint64_t realtime_usec, char buf[static HOOK_EVENT_TIMESTAMP_MAX]) {
-        time_t sec = (time_t) (realtime_usec / USEC_PER_SEC);
-        unsigned msec = (unsigned) (realtime_usec % USEC_PER_SEC / USEC_PER_MSEC);
-        struct tm tm;
-
-        if (!buf)
-                return -EINVAL;
-        if (realtime_usec / USEC_PER_SEC > (uint64_t) INT64_MAX || !gmtime_r(&sec, &tm))
-                return -ERANGE;
-        /* Four-digit years only: RFC 3339 has no room for more. */
-        if (strftime(buf, HOOK_EVENT_TIMESTAMP_MAX, "%Y-%m-%dT%H:%M:%S", &tm) != 19)
-                return -ERANGE;
-        (void) snprintf(buf + 19, HOOK_EVENT_TIMESTAMP_MAX - 19, ".%03uZ", msec);
-        return 0;
+        return timefmt_rfc3339_ms(realtime_usec, buf);
 }
 
 static bool hook_event_is_valid(const hook_event *ev) {

@@ -7,6 +7,7 @@
 
 #include "macro.h"
 #include "status-json.h"
+#include "timefmt.h"
 
 /* ---- filling the input structs ---- */
 
@@ -111,15 +112,8 @@ void status_cluster_init(
 }
 
 const char *status_format_time(uint64_t realtime_usec, char buf[static STATUS_TIME_MAX]) {
-        time_t secs = (time_t) (realtime_usec / USEC_PER_SEC);
-        struct tm tm;
-
-        if (!gmtime_r(&secs, &tm) || strftime(buf, STATUS_TIME_MAX, "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+        if (timefmt_rfc3339_ms(realtime_usec, buf) < 0)
                 snprintf(buf, STATUS_TIME_MAX, "@%" PRIu64, realtime_usec);
-                return buf;
-        }
-        snprintf(buf + strlen(buf), STATUS_TIME_MAX - strlen(buf), ".%03uZ",
-                (unsigned) (realtime_usec % USEC_PER_SEC / USEC_PER_MSEC));
         return buf;
 }
 

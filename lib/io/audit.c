@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "audit.h"
+#include "timefmt.h"
 #include "fsutil.h"
 #include "macro.h"
 
@@ -79,28 +80,11 @@ audit *audit_close(audit *a) {
 }
 
 int audit_format_timestamp(uint64_t realtime_usec, char buf[static AUDIT_TIMESTAMP_MAX]) {
-        time_t sec = (time_t) (realtime_usec / USEC_PER_SEC);
-        unsigned msec = (unsigned) (realtime_usec % USEC_PER_SEC / USEC_PER_MSEC);
-        struct tm tm;
-
-        if (!buf)
-                return -EINVAL;
-        if (realtime_usec / USEC_PER_SEC > (uint64_t) INT64_MAX || !gmtime_r(&sec, &tm))
-                return -ERANGE;
-        /* Four-digit years only: RFC 3339 has no room for more. */
-        if (strftime(buf, AUDIT_TIMESTAMP_MAX, "%Y-%m-%dT%H:%M:%S", &tm) != 19)
-                return -ERANGE;
-        (void) snprintf(buf + 19, AUDIT_TIMESTAMP_MAX - 19, ".%03uZ", msec);
-        return 0;
+        return timefmt_rfc3339_ms(realtime_usec, buf);
 }
 
 static int audit_now(char buf[static AUDIT_TIMESTAMP_MAX]) {
-        struct timespec ts;
-
-        if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
-                return -errno;
-        return audit_format_timestamp(
-                (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000, buf);
+        return timefmt_rfc3339_ms(timefmt_now_realtime_usec(), buf);
 }
 
 /* Adds v to o under key, taking v, also on failure; a NULL v is a failed allocation. */

@@ -9,6 +9,7 @@
 #include <systemd/sd-journal.h>
 
 #include "log.h"
+#include "timefmt.h"
 
 /* Set once by log_setup() before anything else runs; read-only afterwards. */
 static struct {
@@ -65,13 +66,10 @@ static const char *priority_name(int priority) {
 }
 
 void log_format_line(FILE *out, const char *ident, int priority, const log_fields *f, const char *message) {
-        struct timespec ts;
-        struct tm tm;
-        char when[40] = "", secs[24];
+        char when[TIMEFMT_RFC3339_MAX + 1] = "";
 
-        if (clock_gettime(CLOCK_REALTIME, &ts) == 0 && gmtime_r(&ts.tv_sec, &tm) &&
-                strftime(secs, sizeof(secs), "%Y-%m-%dT%H:%M:%S", &tm) > 0)
-                snprintf(when, sizeof(when), "%s.%03dZ ", secs, (int) (ts.tv_nsec / 1000000));
+        if (timefmt_rfc3339_ms(timefmt_now_realtime_usec(), when) == 0)
+                strcat(when, " ");
 
         flockfile(out);
         fprintf(out, "%s%s: %s:", when, ident ? ident : "mariadb-sentinel", priority_name(priority));
