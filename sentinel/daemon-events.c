@@ -38,7 +38,9 @@ static void daemon_adopt_primary(daemon_cluster *dc) {
                 return;
         if (state_get_cluster_primary(d->state, dc->conf->name, NULL, NULL) > 0)
                 return;
-        name = dc->conf->servers[t->primary].name;
+        /* monitor_set_known_primary() rebuilds, and so frees t: keep what we need of it. */
+        const server_conf *primary = &dc->conf->servers[t->primary];
+        name = primary->name;
         r = state_set_cluster_primary(d->state, dc->conf->name, name, 0);
         if (r >= 0)
                 r = state_save(d->config->sentinel.state_dir, d->state);
@@ -51,7 +53,7 @@ static void daemon_adopt_primary(daemon_cluster *dc) {
         log_fields_full(LOG_NOTICE,
                 &(log_fields){ .cluster = dc->conf->name, .has_epoch = true, .epoch = 0, .event = _EVENT_INVALID },
                 "adopted %s (%s:%u) as the primary: the only writable server, replicated by the others", name,
-                dc->conf->servers[t->primary].host, dc->conf->servers[t->primary].port);
+                primary->host, primary->port);
         json_object *in = json_object_new_object();
         json_object_object_add(in, "primary", json_object_new_string(name));
         daemon_audit(d, dc->conf->name, "primary-adopted", "DISCOVERED", in);
