@@ -138,6 +138,26 @@ static int loopback_socket(bool do_listen, uint16_t *ret_port) {
         return fd;
 }
 
+/* A loopback listener that drops every new SYN, as a firewall that drops packets would: its
+ * accept queue (backlog 0: room for one) is filled by connections nobody accepts, and Linux drops
+ * SYNs to a listener whose accept queue is full (tcp_abort_on_overflow = 0). The filler sockets are
+ * returned in fillers[2] so the caller keeps them open. Loopback only: no packet leaves the host. */
+static int full_listener(uint16_t *ret_port, int fillers[2]) {
+        struct sockaddr_in a;
+        int fd = loopback_socket(false, ret_port);
+
+        REQUIRE(listen(fd, 0) == 0, "full listener: listen(0)");
+        a = (struct sockaddr_in){.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                .sin_port = htons(*ret_port)};
+        for (int i = 0; i < 2; i++) {
+                fillers[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+                REQUIRE(fillers[i] >= 0, "full listener: filler socket");
+                (void) connect(fillers[i], (struct sockaddr *) &a, sizeof(a));
+        }
+        usleep(100 * 1000); /* let the handshakes that fit complete and fill the queue */
+        return fd;
+}
+
 /* ---- a resolver that hangs ------------------------------------------------------------------- */
 
 /* The name whose lookup blocks for HANG_USEC (then it is 127.0.0.1), as a stuck NSS module or DNS
@@ -511,9 +531,10 @@ static void check_rounds(const target *t, uint64_t first, uint64_t interval, uns
 static void test_schedule_with_failures(void) {
         const uint64_t interval = 300 * MSEC, timeout = 200 * MSEC, run = 2400 * MSEC;
         target srv[3], closed, silent, dropped, overdue;
-        uint16_t closed_port, silent_port;
+        uint16_t closed_port, silent_port, full_port;
         int closed_fd = loopback_socket(false, &closed_port),
-            silent_fd = loopback_socket(true, &silent_port);
+            silent_fd = loopback_socket(true, &silent_port), fillers[2],
+            full_fd = full_listener(&full_port, fillers);
         uint64_t first;
 
         target_server(&srv[0], "primary (1)", 1, timeout);
@@ -521,8 +542,8 @@ static void test_schedule_with_failures(void) {
         target_server(&srv[2], "replica 3", 3, timeout);
         target_init(&closed, "closed port", "127.0.0.1", closed_port, "sentinel", "x", timeout);
         target_init(&silent, "silent listener", "127.0.0.1", silent_port, "sentinel", "x", timeout);
-        /* TEST-NET-1: no answer, or unreachable at once, depending on the routes here. */
-        target_init(&dropped, "unroutable 192.0.2.1", "192.0.2.1", 3306, "sentinel", "x", timeout);
+        /* SYNs dropped: the connect never completes. */
+        target_init(&dropped, "listener dropping SYNs", "127.0.0.1", full_port, "sentinel", "x", timeout);
         /* A round longer than the interval: each is cut short by the next, never stacked. */
         target_init(&overdue, "silent, timeout > interval", "127.0.0.1", silent_port, "sentinel", "x",
                 1000 * MSEC);
@@ -544,7 +565,7 @@ static void test_schedule_with_failures(void) {
         check_rounds(&closed, first, interval, rounds, PROBE_REFUSED, PROBE_REFUSED, 0, 50 * MSEC, false);
         check_rounds(&silent, first, interval, rounds, PROBE_NO_ANSWER, PROBE_NO_ANSWER, timeout - 5 * MSEC,
                 timeout + 50 * MSEC, false);
-        check_rounds(&dropped, first, interval, rounds, PROBE_NO_ANSWER, PROBE_REFUSED, 0,
+        check_rounds(&dropped, first, interval, rounds, PROBE_NO_ANSWER, PROBE_NO_ANSWER, timeout - 5 * MSEC,
                 timeout + 50 * MSEC, false);
         /* Each overdue round is cut short by the next tick; the last one, with no next tick after
          * probe_unschedule(), runs to its own timeout and is left out. */
@@ -571,6 +592,9 @@ static void test_schedule_with_failures(void) {
         target_done(&overdue);
         close(closed_fd);
         close(silent_fd);
+        close(full_fd);
+        close(fillers[0]);
+        close(fillers[1]);
 }
 
 /* Whether a TCP connect to 127.0.0.1:port is refused now. */
