@@ -284,6 +284,15 @@ static int db_on_defer(sd_event_source *s, void *userdata) {
 }
 
 /* Calls the handler with c->result or c->error: the last thing any code path does with c. */
+/* Frees the statement text, wiped first: it may carry a password (CHANGE MASTER TO ...). */
+static void db_free_sql(db_conn *c) {
+        if (c->sql) {
+                explicit_bzero(c->sql, strlen(c->sql));
+                free(c->sql);
+                c->sql = NULL;
+        }
+}
+
 static void db_deliver(db_conn *c) {
         db_query_handler handler = c->handler;
         void *userdata = c->userdata;
@@ -302,8 +311,7 @@ static void db_deliver(db_conn *c) {
         result = TAKE_PTR(c->result);
         c->handler = NULL;
         c->userdata = NULL;
-        free(c->sql);
-        c->sql = NULL;
+        db_free_sql(c);
         c->n_ref++; /* the handler may free c */
         handler(c,
                 &(db_reply){
@@ -676,8 +684,7 @@ void db_conn_abort(db_conn *c) {
         c->defer_source = sd_event_source_disable_unref(c->defer_source);
         c->handler = NULL;
         c->userdata = NULL;
-        free(c->sql);
-        c->sql = NULL;
+        db_free_sql(c);
         c->result = db_result_free(c->result);
 }
 
