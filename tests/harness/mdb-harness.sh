@@ -169,6 +169,15 @@ _mdb_pid_is_ours() {
 	tr '\0' '\n' 2>/dev/null <"/proc/$pid/cmdline" | grep -Fxq -- "--datadir=$datadir"
 }
 
+# _mdb_pid_alive PID: the process exists and is not a zombie.
+_mdb_pid_alive() {
+	local stat state
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	state=${stat##*) }
+	state=${state%% *}
+	[ "$state" != Z ]
+}
+
 # _mdb_pids_of SRVDIR: every live PID of this server that we started: those
 # recorded from $! at launch and the one in its pid file.
 _mdb_pids_of() {
@@ -475,7 +484,12 @@ _mdb_wait_ready_many() {
 				continue
 			fi
 			pid=$(cat "$srv/launch.pid")
-			if ! _mdb_pid_is_ours "$pid" "$srv/data"; then
+			if ! _mdb_pid_is_ours "$pid" "$srv/data" && _mdb_pid_alive "$pid"; then
+				# Launched but not yet exec'd into mariadbd (its command line is still the
+				# shell's): starting, not dead. Waiting for it here would block until the
+				# server exits.
+				:
+			elif ! _mdb_pid_is_ours "$pid" "$srv/data"; then
 				wait "$pid" 2>/dev/null || true
 				log=$(_mdb_log_since_launch "$i")
 				if grep -Eq 'Address already in use|Bind on TCP/IP port' <<<"$log" &&
