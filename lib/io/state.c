@@ -453,7 +453,7 @@ static int state_from_json(json_object *root, state **ret, char **reterr_detail)
 
         for (size_t i = 0; i < json_object_array_length(top[2]); i++) {
                 const char *candidate;
-                uint64_t epoch;
+                uint64_t epoch = 0;
 
                 (void) snprintf(what, sizeof(what), "votes[%zu]", i);
                 r = state_object_get(
@@ -479,7 +479,7 @@ static int state_from_json(json_object *root, state **ret, char **reterr_detail)
 
         for (size_t i = 0; i < json_object_array_length(top[3]); i++) {
                 const char *name, *primary;
-                uint64_t config_epoch;
+                uint64_t config_epoch = 0;
 
                 (void) snprintf(what, sizeof(what), "clusters[%zu]", i);
                 r = state_object_get(
