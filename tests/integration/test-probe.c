@@ -32,49 +32,7 @@
 
 extern char **environ;
 
-static unsigned n_checks, n_failed;
-
-_printf_(2, 3) static bool check(bool ok, const char *fmt, ...) {
-        va_list ap;
-
-        n_checks++;
-        printf("%s %u - ", ok ? "ok" : "not ok", n_checks);
-        va_start(ap, fmt);
-        vprintf(fmt, ap);
-        va_end(ap);
-        putchar('\n');
-        fflush(stdout);
-        if (!ok)
-                n_failed++;
-        return ok;
-}
-
-/* A step the rest of the test cannot do without: silent when it works, fatal when not. */
-#define REQUIRE(ok, ...)                                                                                    \
-        do {                                                                                                \
-                if (!(ok)) {                                                                                \
-                        check(false, __VA_ARGS__);                                                          \
-                        printf("# required step failed at %s:%d; stopping\n", __FILE__, __LINE__);          \
-                        exit(EXIT_FAILURE);                                                                 \
-                }                                                                                           \
-        } while (0)
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-}
-
-static const char *env(const char *name) {
-        const char *v = getenv(name);
-
-        if (!v || !*v) {
-                printf("# %s is not set\n", name);
-                exit(EXIT_FAILURE);
-        }
-        return v;
-}
+#include "tap.h"
 
 static const char *env_i(const char *what, int i) {
         char name[64];
