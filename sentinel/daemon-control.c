@@ -1,6 +1,6 @@
-/* The daemon's answers on the control socket (control-server.h). status and reload are served here;
- * the verbs that act on the cluster (switchover, failover, maintenance, history, why) belong to the
- * failover engine and answer UNSUPPORTED until it exists. */
+/* The daemon's answers on the control socket (control-server.h): status and reload here, the verbs
+ * that act on a cluster in failover-trigger.c (switchover, failover, maintenance) and
+ * daemon-history.c (history, why). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +39,11 @@ static int daemon_status(daemon_ctx *d, control_client *c, const char *only) {
                 json_object *cj = NULL;
                 if (only && !streq(only, dc->conf->name))
                         continue;
-                r = monitor_status_json(dc->monitor, now, state_get_epoch(d->state), NULL, false,
+                cluster_state_overlay o = daemon_cluster_overlay(dc);
+                uint64_t config_epoch = 0;
+                (void) state_get_cluster_primary(d->state, dc->conf->name, NULL, &config_epoch);
+                r = monitor_status_json(dc->monitor, now, state_get_epoch(d->state),
+                        config_epoch > 0 || dc->op ? d->config->sentinel.name : NULL, &o,
                         dc->has_last_event ? &dc->last_event : NULL, &cj);
                 if (r < 0)
                         goto fail;
@@ -72,8 +76,28 @@ int daemon_control_handler(control_server *s, control_client *c, const control_r
                                 error ? error : strerror(-r));
                 return control_client_reply(c, NULL);
         default:
-                return control_client_reply_error(c, CONTROL_ERROR_UNSUPPORTED,
-                        "'%s' needs the failover engine, which this version does not have yet",
+                break;
+        }
+        daemon_cluster *dc = NULL;
+        for (size_t i = 0; i < d->n_clusters && req->cluster; i++)
+                if (streq(d->clusters[i]->conf->name, req->cluster))
+                        dc = d->clusters[i];
+        if (!dc)
+                return control_client_reply_error(c, CONTROL_ERROR_BAD_REQUEST, "'%s' needs a cluster",
+                        control_command_to_string(req->command));
+        switch (req->command) {
+        case CONTROL_COMMAND_SWITCHOVER:
+                return daemon_control_switchover(dc, c, req);
+        case CONTROL_COMMAND_FAILOVER:
+                return daemon_control_failover(dc, c, req);
+        case CONTROL_COMMAND_MAINTENANCE:
+                return daemon_control_maintenance(dc, c, req);
+        case CONTROL_COMMAND_HISTORY:
+                return daemon_control_history(dc, c, req);
+        case CONTROL_COMMAND_WHY:
+                return daemon_control_why(dc, c, req);
+        default:
+                return control_client_reply_error(c, CONTROL_ERROR_UNSUPPORTED, "'%s' is not supported",
                         control_command_to_string(req->command));
         }
 }

@@ -1,6 +1,8 @@
 /* What the daemon does with what its monitors see: every event is logged once (journal fields and
  * MESSAGE_ID), written to the audit log, and handed to the cluster's notify hooks. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <inttypes.h>
 #include <string.h>
 #include <time.h>
@@ -12,7 +14,12 @@
 #include "timefmt.h"
 
 void daemon_audit(daemon_ctx *d, const char *cluster, const char *decision, const char *reason, json_object *inputs) {
-        int r = audit_decision(d->audit, cluster, state_get_epoch(d->state), decision, reason, inputs);
+        daemon_audit_epoch(d, cluster, state_get_epoch(d->state), decision, reason, inputs);
+}
+
+void daemon_audit_epoch(daemon_ctx *d, const char *cluster, uint64_t epoch, const char *decision, const char *reason,
+        json_object *inputs) {
+        int r = audit_decision(d->audit, cluster, epoch, decision, reason, inputs);
         if (r < 0)
                 log_fields_full(LOG_ERR, &(log_fields){ .cluster = cluster, .event = _EVENT_INVALID },
                         "cannot write the audit log in %s: %s", d->config->sentinel.state_dir, strerror(-r));
@@ -59,6 +66,56 @@ static void daemon_adopt_primary(daemon_cluster *dc) {
         daemon_audit(d, dc->conf->name, "primary-adopted", "DISCOVERED", in);
 }
 
+void daemon_raise(daemon_cluster *dc, sentinel_event ev, uint64_t epoch, const char *reason, size_t old_primary,
+        size_t new_primary, json_object *details, const char *format, ...) {
+        daemon_ctx *d = dc->daemon;
+        const cluster_conf *c = dc->conf;
+        char message[2048];
+        va_list ap;
+        int r;
+
+        va_start(ap, format);
+        vsnprintf(message, sizeof(message), format, ap);
+        va_end(ap);
+        if (!details)
+                details = json_object_new_object();
+
+        log_event(ev, c->name, epoch, reason, "%s", message);
+
+        json_object *in = json_object_new_object();
+        json_object_object_foreach(details, key, val)
+                json_object_object_add(in, key, json_object_get(val));
+        json_object_object_add(in, "message", json_object_new_string(message));
+        if (old_primary < c->n_servers)
+                json_object_object_add(in, "old_primary", json_object_new_string(c->servers[old_primary].name));
+        if (new_primary < c->n_servers)
+                json_object_object_add(in, "new_primary", json_object_new_string(c->servers[new_primary].name));
+        daemon_audit_epoch(d, c->name, epoch, event_to_string(ev), reason, in);
+
+        dc->has_last_event = true;
+        dc->last_event = (status_last_event){ .type = ev, .epoch = epoch, .at_realtime_usec = timefmt_now_realtime_usec() };
+
+        if (reason && !json_object_object_get_ex(details, "reason", NULL))
+                json_object_object_add(details, "reason", json_object_new_string(reason));
+        hook_event he = {
+                .event = ev,
+                .cluster = c->name,
+                .epoch = epoch,
+                .sentinel_name = d->config->sentinel.name,
+                .sentinel_zone = d->config->sentinel.zone,
+                .old_primary = server_of(c, old_primary),
+                .new_primary = server_of(c, new_primary),
+                .message = message,
+                .realtime_usec = dc->last_event.at_realtime_usec,
+                .details = details,
+        };
+        r = hook_dispatcher_notify(d->hooks, c->hooks, c->n_hooks, &he);
+        if (r < 0)
+                log_fields_full(LOG_ERR, &(log_fields){ .cluster = c->name, .event = _EVENT_INVALID },
+                        "cannot queue the %s hooks: %s", event_to_string(ev), strerror(-r));
+        json_object_put(details);
+}
+
 static void on_monitor_event(monitor *m, const monitor_event *ev, void *userdata) {
         daemon_cluster *dc = userdata;
         daemon_ctx *d = dc->daemon;
@@ -67,6 +124,16 @@ static void on_monitor_event(monitor *m, const monitor_event *ev, void *userdata
         const char *server = ev->server < c->n_servers ? c->servers[ev->server].name : NULL;
         const topology *t = monitor_topology(m);
 
+        /* While a failover or switchover runs, the servers pass through states that disagree with the
+         * topology on purpose (a primary still read-only, replicas following the old one): not paged;
+         * what is left when it ends is reported then (failover-op.c forgets what was seen). */
+        if (dc->op && (ev->cleared || ev->event == EVENT_TOPOLOGY_MISMATCH || ev->event == EVENT_ERRANT)) {
+                log_fields_full(LOG_DEBUG,
+                        &(log_fields){ .cluster = c->name, .has_epoch = true, .epoch = epoch, .event = _EVENT_INVALID,
+                                .reason = ev->reason },
+                        "during the %s: %s", failover_op_kind_to_string(failover_op_get_kind(dc->op)), ev->message);
+                return;
+        }
         if (ev->cleared) {
                 /* A mismatch that went away: worth a line, not a page (SPEC 6 has no event for it). */
                 log_fields_full(LOG_NOTICE,
@@ -80,43 +147,18 @@ static void on_monitor_event(monitor *m, const monitor_event *ev, void *userdata
                 return;
         }
 
-        log_event(ev->event, c->name, epoch, ev->reason, "%s", ev->message);
-
-        json_object *in = json_object_new_object();
-        json_object_object_add(in, "server", server ? json_object_new_string(server) : NULL);
-        json_object_object_add(in, "message", json_object_new_string(ev->message));
-        daemon_audit(d, c->name, event_to_string(ev->event), ev->reason, in);
-
-        dc->has_last_event = true;
-        dc->last_event = (status_last_event){ .type = ev->event, .epoch = epoch, .at_realtime_usec = timefmt_now_realtime_usec() };
-
         json_object *details = json_object_new_object();
         if (server)
                 json_object_object_add(details, "server", json_object_new_string(server));
-        if (ev->reason)
-                json_object_object_add(details, "reason", json_object_new_string(ev->reason));
-        hook_event he = {
-                .event = ev->event,
-                .cluster = c->name,
-                .epoch = epoch,
-                .sentinel_name = d->config->sentinel.name,
-                .sentinel_zone = d->config->sentinel.zone,
-                .old_primary = server_of(c, t ? t->primary : TOPOLOGY_NONE),
-                .message = ev->message,
-                .realtime_usec = dc->last_event.at_realtime_usec,
-                .details = details,
-        };
-        int r = hook_dispatcher_notify(d->hooks, c->hooks, c->n_hooks, &he);
-        if (r < 0)
-                log_fields_full(LOG_ERR, &(log_fields){ .cluster = c->name, .event = _EVENT_INVALID },
-                        "cannot queue the %s hooks: %s", event_to_string(ev->event), strerror(-r));
-        json_object_put(details);
+        daemon_raise(dc, ev->event, epoch, ev->reason, t ? t->primary : TOPOLOGY_NONE, TOPOLOGY_NONE, details, "%s",
+                ev->message);
 }
 
 static void on_monitor_update(monitor *m, void *userdata) {
         daemon_cluster *dc = userdata;
 
         daemon_adopt_primary(dc);
+        daemon_cluster_evaluate(dc);
         daemon_cluster_changed(dc);
 }
 

@@ -23,6 +23,10 @@
 
 static daemon_cluster *daemon_cluster_free(daemon_cluster *dc) {
         if (dc) {
+                failover_op_free(dc->op);
+                daemon_reconcile_free(dc);
+                sd_event_source_disable_unref(dc->maintenance_timer);
+                json_object_put(dc->last_decision);
                 monitor_free(dc->monitor);
                 free(dc);
         }
@@ -59,12 +63,23 @@ static void audit_lifecycle(daemon_ctx *d, const char *what) {
         daemon_audit(d, NULL, what, NULL, inputs);
 }
 
-/* The state status and STATUS= show for a cluster. */
-static cluster_state daemon_cluster_state(const daemon_cluster *dc) {
+cluster_state_overlay daemon_cluster_overlay(const daemon_cluster *dc) {
+        bool sdown = monitor_primary_sdown(dc->monitor);
+        return (cluster_state_overlay){
+                .failover = dc->op && failover_op_get_kind(dc->op) == FAILOVER_OP_FAILOVER,
+                .switchover = dc->op && failover_op_get_kind(dc->op) == FAILOVER_OP_SWITCHOVER,
+                .sdown = sdown,
+                .odown = sdown && dc->conf->quorum <= 1, /* one sentinel: its own SDOWN is the quorum */
+                .maintenance = daemon_cluster_maintenance(dc, NULL),
+        };
+}
+
+cluster_state daemon_cluster_state(const daemon_cluster *dc) {
         const topology *t = monitor_topology(dc->monitor);
+        cluster_state_overlay o = daemon_cluster_overlay(dc);
         if (!t)
                 return CLUSTER_STATE_NO_PRIMARY;
-        return monitor_primary_sdown(dc->monitor) ? CLUSTER_STATE_SDOWN : t->state;
+        return cluster_state_resolve(t->state, &o);
 }
 
 /* One line for systemd: every cluster with its primary when there are few, else counts by state. */
@@ -144,6 +159,7 @@ static int daemon_cluster_start(daemon_ctx *d, daemon_cluster *dc, size_t index,
                 if (r < 0)
                         return r;
         }
+        daemon_cluster_arm_maintenance(dc);
         /* Spread the clusters over their interval, so a sentinel of many clusters probes evenly. */
         return monitor_start(dc->monitor, dc->conf->probe.interval_ms * USEC_PER_MSEC * index / n);
 }
@@ -163,6 +179,7 @@ static int daemon_clusters_apply(daemon_ctx *d, const config *cfg) {
                         if (old && streq(old->conf->name, conf->name)) {
                                 if (monitor_reconfigure(old->monitor, conf) >= 0) {
                                         old->conf = conf;
+                                        daemon_reconcile_free(old); /* in-flight work held the old config */
                                         next[i] = TAKE_PTR(d->clusters[j]);
                                 }
                                 break;
@@ -192,6 +209,18 @@ int daemon_reload(daemon_ctx *d, char **ret_error) {
         config *fresh = NULL, *old;
         int r;
 
+        for (size_t i = 0; i < d->n_clusters; i++)
+                if (d->clusters[i] && d->clusters[i]->op) {
+                        const daemon_cluster *dc = d->clusters[i];
+                        if (asprintf(&error, "a %s of %s is running (epoch %" PRIu64 "); reload again when it has ended",
+                                    failover_op_kind_to_string(failover_op_get_kind(dc->op)), dc->conf->name,
+                                    failover_op_get_epoch(dc->op)) < 0)
+                                error = NULL;
+                        log_error("reload refused, the running configuration stays in force: %s", error ? error : "busy");
+                        if (ret_error)
+                                *ret_error = TAKE_PTR(error);
+                        return -EBUSY;
+                }
         (void) sd_notify(false, "RELOADING=1");
         r = config_load(d->config_path, &fresh, &error);
         if (r >= 0 && (!streq(fresh->sentinel.name, d->config->sentinel.name) ||

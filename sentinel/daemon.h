@@ -9,7 +9,10 @@
 #include "audit.h"
 #include "config.h"
 #include "control-server.h"
+#include "failover-decide.h"
+#include "failover-op.h"
 #include "hook.h"
+#include "macro.h"
 #include "monitor.h"
 #include "state.h"
 #include "status-json.h"
@@ -23,6 +26,17 @@ typedef struct daemon_cluster {
         bool shown_valid; /* shown_state and shown_primary are what STATUS= last reflected */
         cluster_state shown_state;
         size_t shown_primary;
+
+        failover_op *op;            /* the running failover or switchover, or NULL */
+        failover_pager pager;       /* paging of a refusal that lasts */
+        json_object *last_decision; /* the last failover decision, for `why`; NULL */
+        bool odown;                 /* odown was raised for the primary's current outage */
+        bool refusing;              /* the primary is down and failover is refused */
+        failover_reason refused_reason;
+        uint64_t last_failover_usec; /* CLOCK_MONOTONIC of the last promotion in this boot; 0 */
+        uint64_t retry_after_usec;   /* an automatic run failed: no new one before this (monotonic) */
+        sd_event_source *maintenance_timer;
+        struct reconcile_state *reconcile; /* daemon-reconcile.c */
 } daemon_cluster;
 
 typedef struct daemon_ctx {
@@ -58,8 +72,54 @@ extern const monitor_callbacks daemon_monitor_callbacks;
 /* daemon-events.c: reports a finished hook (audit and log). */
 void daemon_on_hook_report(hook_dispatcher *h, const hook_report *report, void *userdata);
 
+/* daemon-events.c: raises a SPEC 6 event of a cluster: logged once (journal fields, MESSAGE_ID), audited
+ * with details (taken; NULL: none) and the message, shown as the cluster's last event, and handed to
+ * its notify hooks. old_primary and new_primary are server indexes or TOPOLOGY_NONE. */
+void daemon_raise(daemon_cluster *dc, sentinel_event ev, uint64_t epoch, const char *reason, size_t old_primary,
+        size_t new_primary, json_object *details, const char *format, ...) _printf_(8, 9);
+
 /* daemon-events.c: writes one audit record of an event or decision; logs when the write fails. */
 void daemon_audit(daemon_ctx *d, const char *cluster, const char *decision, const char *reason, json_object *inputs);
+
+/* daemon-events.c: writes an audit record at an explicit epoch. */
+void daemon_audit_epoch(daemon_ctx *d, const char *cluster, uint64_t epoch, const char *decision, const char *reason,
+        json_object *inputs);
+
+/* failover-trigger.c: after every monitor result: starts a failover when the primary is down and every
+ * pre-check passes, audits and pages refusals, feeds a running op, reconciles returning servers. */
+void daemon_cluster_evaluate(daemon_cluster *dc);
+
+/* failover-trigger.c: whether maintenance is on for the cluster now (expired TTLs count as off). */
+bool daemon_cluster_maintenance(const daemon_cluster *dc, uint64_t *ret_until_realtime_usec);
+
+/* failover-trigger.c: the control verbs failover, switchover, maintenance. */
+int daemon_control_failover(daemon_cluster *dc, control_client *c, const control_request *req);
+int daemon_control_switchover(daemon_cluster *dc, control_client *c, const control_request *req);
+int daemon_control_maintenance(daemon_cluster *dc, control_client *c, const control_request *req);
+
+/* daemon-history.c: the control verbs history and why (from the audit log). */
+int daemon_control_history(daemon_cluster *dc, control_client *c, const control_request *req);
+int daemon_control_why(daemon_cluster *dc, control_client *c, const control_request *req);
+
+/* daemon-reconcile.c: makes returning servers follow the known primary (rejoin an old primary, repoint
+ * a replica left behind), retries endpoints that failed; never while an op runs. */
+void daemon_reconcile(daemon_cluster *dc);
+
+/* daemon-reconcile.c: an op promoted a server and some endpoints failed: retry them until they succeed
+ * or a newer epoch exists. */
+void daemon_reconcile_endpoints_failed(daemon_cluster *dc, uint64_t epoch);
+
+/* daemon-reconcile.c: frees the reconciliation state (actions in flight cancelled). */
+void daemon_reconcile_free(daemon_cluster *dc);
+
+/* daemon.c: the cluster's state as status and STATUS= show it. */
+cluster_state daemon_cluster_state(const daemon_cluster *dc);
+
+/* daemon.c: what the daemon knows about a cluster beyond its topology (op, SDOWN, ODOWN, maintenance). */
+cluster_state_overlay daemon_cluster_overlay(const daemon_cluster *dc);
+
+/* failover-trigger.c: arms (or disarms) the timer that ends a maintenance window with a TTL. */
+void daemon_cluster_arm_maintenance(daemon_cluster *dc);
 
 /* daemon-control.c: answers control requests. */
 int daemon_control_handler(control_server *s, control_client *c, const control_request *req, void *userdata);

@@ -320,10 +320,22 @@ int main(int argc, char **argv) {
                         r = EXIT_SUCCESS;
                 }
         } else {
-                if (command != CONTROL_COMMAND_RELOAD && command != CONTROL_COMMAND_PING)
+                json_object *text = NULL, *go = NULL;
+                if (command == CONTROL_COMMAND_RELOAD || command == CONTROL_COMMAND_PING)
+                        ;
+                else if (!json && reply->result && json_object_object_get_ex(reply->result, "text", &text) &&
+                        json_object_is_type(text, json_type_string)) {
+                        const char *t = json_object_get_string(text);
+                        fputs(t, stdout);
+                        if (t[0] && t[strlen(t) - 1] != '\n')
+                                fputc('\n', stdout);
+                } else
                         puts(json_object_to_json_string_ext(reply->result,
                                 JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
                 r = EXIT_SUCCESS;
+                /* A dry run that would be refused says so in its exit status too. */
+                if (reply->result && json_object_object_get_ex(reply->result, "go", &go) && !json_object_get_boolean(go))
+                        r = EXIT_REFUSED;
         }
         control_reply_free(reply);
         return r;

@@ -37,7 +37,8 @@ static const char *const failover_reason_table[_FAILOVER_REASON_MAX] = {R(OK), R
         R(ERRANT_GTID), R(LAGGING), R(CANDIDATE_BEHIND), R(FAILED_PRIMARY), R(NOT_PROMOTABLE),
         R(UNREACHABLE), R(NO_BINLOG), R(NOT_A_REPLICA), R(REPLICATION_BROKEN), R(DIVERGED),
         R(ELECTION_FAILED), R(STALE_EPOCH), R(PRE_HOOK_VETO), R(FENCE_FAILED), R(CATCH_UP_FAILED),
-        R(PROMOTE_FAILED), R(ENDPOINT_FAILED), R(REPOINT_FAILED), R(TIMEOUT)};
+        R(PROMOTE_FAILED), R(ENDPOINT_FAILED), R(REPOINT_FAILED), R(TIMEOUT), R(ANOTHER_PRIMARY),
+        R(BUSY)};
 #undef R
 
 static const char *const failover_event_table[_FAILOVER_EVENT_MAX] = {[FAILOVER_EVENT_PHASE_OK] = "phase-ok",
@@ -411,6 +412,7 @@ static const struct run_field {
         {"old_primary_gtid", FIELD_TEXT, offsetof(failover_run, old_primary_gtid), false},
         {"new_primary_gtid", FIELD_TEXT, offsetof(failover_run, new_primary_gtid), false},
         {"manual", FIELD_BOOL, offsetof(failover_run, manual), false},
+        {"switchover", FIELD_BOOL, offsetof(failover_run, switchover), false},
         {"forced", FIELD_BOOL, offsetof(failover_run, forced), false},
         {"started_usec", FIELD_U64, offsetof(failover_run, started_usec), true},
         {"started_realtime_usec", FIELD_U64, offsetof(failover_run, started_realtime_usec), false},
@@ -625,7 +627,8 @@ int failover_run_format(const failover_run *run, char **ret) {
         if (!f)
                 return -ENOMEM;
         (void) timefmt_rfc3339_ms(run->started_realtime_usec, at);
-        fprintf(f, "epoch %" PRIu64 ": %sfailover of %s to %s: %s", run->epoch, run->manual ? "manual " : "",
+        fprintf(f, "epoch %" PRIu64 ": %s of %s to %s: %s", run->epoch,
+                run->switchover ? "switchover" : run->manual ? "manual failover" : "failover",
                 run->old_primary ?: "?", run->new_primary ?: "?",
                 failover_result_to_string(run->result) ?: "?");
         if (run->result == FAILOVER_RESULT_FAILED || run->result == FAILOVER_RESULT_ABORTED)

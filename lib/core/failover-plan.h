@@ -113,6 +113,8 @@ typedef enum failover_reason {
         FAILOVER_REASON_ENDPOINT_FAILED, /* degraded */
         FAILOVER_REASON_REPOINT_FAILED,  /* degraded */
         FAILOVER_REASON_TIMEOUT,         /* a phase ran past its deadline */
+        FAILOVER_REASON_ANOTHER_PRIMARY, /* a server other than the failed primary is writable already */
+        FAILOVER_REASON_BUSY,            /* a failover or switchover of the cluster is running */
         _FAILOVER_REASON_MAX,
         _FAILOVER_REASON_INVALID = -EINVAL,
 } failover_reason;
@@ -166,6 +168,7 @@ typedef struct failover_run {
         char *old_primary_gtid;         /* the old primary's gtid_binlog_pos at its last good probe; NULL */
         char *new_primary_gtid;         /* the new primary's position when promoted; NULL */
         bool manual;                    /* `sentinelctl failover`, not automatic */
+        bool switchover;                /* a planned switchover (manual too), not a failover */
         bool forced;                    /* --force */
         uint64_t started_usec;          /* CLOCK_MONOTONIC: the start of detect */
         uint64_t started_realtime_usec; /* the same instant in CLOCK_REALTIME, for humans */

@@ -17,6 +17,8 @@ typedef struct monitor_server {
         probe *probe;
         server_status status;
         bool have_status;
+        server_status last_good; /* status as of the primary's last good probe (see monitor.h) */
+        bool have_last_good;
         sdown_tracker sdown;
 } monitor_server;
 
@@ -41,6 +43,8 @@ struct monitor {
         monitor_seen *seen;
         size_t n_seen;
         sd_event_source *tick;
+        size_t last_good_primary; /* whose good probe last_good belongs to, or TOPOLOGY_NONE */
+        uint64_t last_good_usec;
 };
 
 static uint64_t interval_usec(const cluster_conf *c) {
@@ -65,6 +69,7 @@ monitor *monitor_free(monitor *m) {
         for (size_t i = 0; i < m->n_servers; i++) {
                 probe_free(m->servers[i].probe);
                 server_status_done(&m->servers[i].status);
+                server_status_done(&m->servers[i].last_good);
         }
         free(m->servers);
         topology_free(m->topology);
@@ -114,6 +119,7 @@ int monitor_new(sd_event *e, const cluster_conf *conf, const monitor_callbacks *
         if (!m->servers)
                 return -ENOMEM;
         m->n_servers = conf->n_servers;
+        m->last_good_primary = TOPOLOGY_NONE;
         r = sd_event_now(e, CLOCK_MONOTONIC, &now);
         if (r < 0)
                 return r;
@@ -236,6 +242,25 @@ static int monitor_rebuild(monitor *m) {
         return monitor_diff_mismatches(m);
 }
 
+/* The primary answered: what every server looks like now is what a failover must judge the replicas
+ * by should the primary die next (their later probes see it gone). */
+static void monitor_snapshot_last_good(monitor *m, size_t primary) {
+        for (size_t i = 0; i < m->n_servers; i++) {
+                monitor_server *s = &m->servers[i];
+                server_status copy = {};
+
+                if (!s->have_status)
+                        continue;
+                if (server_status_copy(&s->status, &copy) < 0)
+                        continue; /* out of memory: keep the older snapshot of this server */
+                server_status_done(&s->last_good);
+                s->last_good = copy;
+                s->have_last_good = true;
+        }
+        m->last_good_primary = primary;
+        m->last_good_usec = m->servers[primary].status.finished_usec;
+}
+
 static void on_probe(probe *p, const server_status *status, void *userdata) {
         monitor_server *s = userdata;
         monitor *m = s->monitor;
@@ -252,6 +277,8 @@ static void on_probe(probe *p, const server_status *status, void *userdata) {
         }
         t = sdown_observe(&s->sdown, status->finished_usec, status->reachable);
         (void) monitor_rebuild(m);
+        if (status->reachable && m->topology && m->topology->primary == s->index)
+                monitor_snapshot_last_good(m, s->index);
         monitor_sdown_changed(m, s->index, t);
         if (m->cb.on_update)
                 m->cb.on_update(m, m->userdata);
@@ -359,8 +386,38 @@ bool monitor_primary_sdown(const monitor *m) {
                 sdown_is_down(&m->servers[m->topology->primary].sdown);
 }
 
+int monitor_probe_now(monitor *m) {
+        int r = 0;
+        for (size_t i = 0; i < m->n_servers; i++) {
+                int k;
+                if (probe_is_running(m->servers[i].probe))
+                        continue; /* its result is about to come anyway; never cut a round short */
+                k = probe_run(m->servers[i].probe, on_probe, &m->servers[i]);
+                if (k < 0 && r == 0)
+                        r = k;
+        }
+        return r;
+}
+
+void monitor_forget_mismatches(monitor *m) {
+        seen_clear(m);
+}
+
+const server_status *monitor_last_good(const monitor *m, size_t i) {
+        if (i >= m->n_servers || !m->servers[i].have_last_good)
+                return NULL;
+        return &m->servers[i].last_good;
+}
+
+size_t monitor_last_good_primary(const monitor *m, uint64_t *ret_usec) {
+        if (ret_usec)
+                *ret_usec = m->last_good_usec;
+        return m->last_good_primary;
+}
+
 int monitor_status_json(const monitor *m, uint64_t now_usec, uint64_t epoch, const char *leader,
-        bool maintenance, const status_last_event *last_event, json_object **ret) {
+        const cluster_state_overlay *overlay, const status_last_event *last_event, json_object **ret) {
+        cluster_state_overlay o = overlay ? *overlay : (cluster_state_overlay){};
         status_server servers[m->n_servers];
         status_cluster c;
 
@@ -370,11 +427,9 @@ int monitor_status_json(const monitor *m, uint64_t now_usec, uint64_t epoch, con
         status_cluster_init(&c, m->conf, m->topology, servers);
         c.epoch = epoch;
         c.leader = leader;
-        c.maintenance = maintenance;
+        c.maintenance = o.maintenance;
         c.last_event = last_event;
-        c.state = cluster_state_resolve(c.state, &(cluster_state_overlay){
-                .sdown = monitor_primary_sdown(m),
-                .maintenance = maintenance,
-        });
+        o.sdown = o.sdown || monitor_primary_sdown(m);
+        c.state = cluster_state_resolve(c.state, &o);
         return status_json_cluster(&c, ret);
 }

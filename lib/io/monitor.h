@@ -81,7 +81,28 @@ const sdown_tracker *monitor_sdown(const monitor *m, size_t i);
 /* Whether the cluster's primary (per the topology) is SDOWN for this sentinel. */
 bool monitor_primary_sdown(const monitor *m);
 
+/* Probes every server now whose round is not running already (an extra round, outside the
+ * schedule): after a failover, so that what status shows is what the servers are now. 0 or the
+ * first error. */
+int monitor_probe_now(monitor *m);
+
+/* Forgets which mismatches were reported, so the next rebuild reports every current one again (after
+ * a failover, during which the transitional ones were not paged). */
+void monitor_forget_mismatches(monitor *m);
+
+/* Server i's probe as it stood when the cluster's primary last answered a probe (a copy taken at
+ * each of the primary's good probes; the primary's own is that probe): what a failover judges the
+ * replicas by, since their later probes see the primary gone. NULL before the first such snapshot,
+ * or when server i had no result then. */
+const server_status *monitor_last_good(const monitor *m, size_t i);
+
+/* The server whose good probe the snapshots of monitor_last_good() belong to (TOPOLOGY_NONE before
+ * the first), and in *ret_usec (may be NULL) when that probe finished. */
+size_t monitor_last_good_primary(const monitor *m, uint64_t *ret_usec);
+
 /* The cluster's JSON of SPEC 4 (status-json.h) at now_usec, with what the caller knows laid over it:
- * epoch, leader (NULL: none), maintenance, last_event (NULL: none). 0 and a new object, or -errno. */
+ * epoch, leader (NULL: none), the state overlay (failover, switchover, odown, fenced, maintenance;
+ * NULL: none; this sentinel's SDOWN is added here), last_event (NULL: none). 0 and a new object, or
+ * -errno. */
 int monitor_status_json(const monitor *m, uint64_t now_usec, uint64_t epoch, const char *leader,
-        bool maintenance, const status_last_event *last_event, json_object **ret);
+        const cluster_state_overlay *overlay, const status_last_event *last_event, json_object **ret);

@@ -18,10 +18,14 @@ typedef struct state_vote {
         char *candidate;
 } state_vote;
 
+/* An entry lives while it holds something: a primary, a maintenance or a last failover. */
 typedef struct state_cluster {
         char *name;
-        char *primary;
+        char *primary; /* NULL when unknown, with config_epoch 0 */
         uint64_t config_epoch;
+        uint64_t maintenance_until; /* STATE_MAINTENANCE_OFF, STATE_MAINTENANCE_FOREVER or realtime usec */
+        bool has_failover;
+        uint64_t failover_usec, failover_epoch; /* 0 without has_failover */
 } state_cluster;
 
 struct state {
@@ -188,31 +192,60 @@ int state_last_vote(const state *s, uint64_t *ret_epoch, const char **ret_candid
         return !!v;
 }
 
-/* The index of cluster, or where it would be inserted (and *found = false). */
-static size_t state_cluster_find(const state *s, const char *cluster, bool *found) {
+/* cluster's entry and its index, or NULL and where it would be inserted (ret_i may be NULL). */
+static state_cluster *state_cluster_find(const state *s, const char *cluster, size_t *ret_i) {
         size_t lo = 0, hi = s->n_clusters;
+        bool found = false;
 
-        while (lo < hi) {
+        while (lo < hi && !found) {
                 size_t mid = lo + (hi - lo) / 2;
                 int c = strcmp(s->clusters[mid].name, cluster);
 
                 if (c == 0) {
-                        *found = true;
-                        return mid;
-                }
-                if (c < 0)
+                        lo = mid;
+                        found = true;
+                } else if (c < 0)
                         lo = mid + 1;
                 else
                         hi = mid;
         }
-        *found = false;
-        return lo;
+        if (ret_i)
+                *ret_i = lo;
+        return found ? &s->clusters[lo] : NULL;
+}
+
+/* Inserts an empty entry for cluster at i, where state_cluster_find() did not find it; NULL (and no
+ * change) when out of memory. The caller fills it in before returning. */
+static state_cluster *state_cluster_insert(state *s, size_t i, const char *cluster) {
+        _cleanup_free_ char *n = strdup(cluster);
+        state_cluster *a;
+
+        if (!n)
+                return NULL;
+        a = realloc(s->clusters, (s->n_clusters + 1) * sizeof(state_cluster));
+        if (!a)
+                return NULL;
+        s->clusters = a;
+        memmove(a + i + 1, a + i, (s->n_clusters - i) * sizeof(state_cluster));
+        a[i] = (state_cluster){.name = TAKE_PTR(n)};
+        s->n_clusters++;
+        return &a[i];
+}
+
+/* Drops the entry at i once it holds nothing, so that clearing a field gives back an equal state. */
+static void state_cluster_prune(state *s, size_t i) {
+        const state_cluster *c = &s->clusters[i];
+
+        if (c->primary || c->maintenance_until != STATE_MAINTENANCE_OFF || c->has_failover)
+                return;
+        free(c->name);
+        memmove(s->clusters + i, s->clusters + i + 1, (s->n_clusters - i - 1) * sizeof(state_cluster));
+        s->n_clusters--;
 }
 
 int state_set_cluster_primary(state *s, const char *cluster, const char *primary, uint64_t config_epoch) {
-        _cleanup_free_ char *n = NULL, *p = NULL;
-        state_cluster *c, *a;
-        bool found;
+        _cleanup_free_ char *p = NULL;
+        state_cluster *c;
         size_t i;
 
         if (!s || !state_name_ok(cluster) || !state_name_ok(primary))
@@ -220,53 +253,110 @@ int state_set_cluster_primary(state *s, const char *cluster, const char *primary
         if (config_epoch > STATE_EPOCH_MAX)
                 return -ERANGE;
 
-        i = state_cluster_find(s, cluster, &found);
-        if (found) {
-                c = &s->clusters[i];
+        c = state_cluster_find(s, cluster, &i);
+        /* An entry without a primary (only a maintenance or a failover) takes any config epoch. */
+        if (c && c->primary) {
                 if (config_epoch < c->config_epoch)
                         return -STATE_ERROR_CONFIG_EPOCH_STALE;
                 if (config_epoch == c->config_epoch)
                         return streq(c->primary, primary) ? 0 : -STATE_ERROR_CONFIG_CONFLICT;
-                p = strdup(primary);
-                if (!p)
-                        return -ENOMEM;
-                free(c->primary);
-                c->primary = TAKE_PTR(p);
-                c->config_epoch = config_epoch;
-                return 1;
         }
-
-        n = strdup(cluster);
         p = strdup(primary);
-        if (!n || !p)
+        if (!p || (!c && !(c = state_cluster_insert(s, i, cluster))))
                 return -ENOMEM;
-        a = realloc(s->clusters, (s->n_clusters + 1) * sizeof(state_cluster));
-        if (!a)
-                return -ENOMEM;
-        s->clusters = a;
-        memmove(a + i + 1, a + i, (s->n_clusters - i) * sizeof(state_cluster));
-        a[i] = (state_cluster){.name = TAKE_PTR(n), .primary = TAKE_PTR(p), .config_epoch = config_epoch};
-        s->n_clusters++;
+        free(c->primary);
+        c->primary = TAKE_PTR(p);
+        c->config_epoch = config_epoch;
         return 1;
 }
 
 int state_get_cluster_primary(
         const state *s, const char *cluster, const char **ret_primary, uint64_t *ret_config_epoch) {
-        bool found;
-        size_t i;
+        const state_cluster *c;
 
         if (!s || !cluster)
                 return -EINVAL;
-        i = state_cluster_find(s, cluster, &found);
+        c = state_cluster_find(s, cluster, NULL);
+        if (c && !c->primary)
+                c = NULL;
         if (ret_primary)
-                *ret_primary = found ? s->clusters[i].primary : NULL;
+                *ret_primary = c ? c->primary : NULL;
         if (ret_config_epoch)
-                *ret_config_epoch = found ? s->clusters[i].config_epoch : 0;
-        return found;
+                *ret_config_epoch = c ? c->config_epoch : 0;
+        return !!c;
 }
 
 size_t state_n_clusters(const state *s) {
-        return s ? s->n_clusters : 0;
+        size_t n = 0;
+
+        for (size_t i = 0; s && i < s->n_clusters; i++)
+                n += !!s->clusters[i].primary;
+        return n;
+}
+
+int state_set_cluster_maintenance(state *s, const char *cluster, uint64_t until_realtime_usec) {
+        state_cluster *c;
+        size_t i;
+
+        if (!s || !state_name_ok(cluster))
+                return -EINVAL;
+        c = state_cluster_find(s, cluster, &i);
+        if ((c ? c->maintenance_until : STATE_MAINTENANCE_OFF) == until_realtime_usec)
+                return 0;
+        if (!c && !(c = state_cluster_insert(s, i, cluster)))
+                return -ENOMEM;
+        c->maintenance_until = until_realtime_usec;
+        state_cluster_prune(s, i);
+        return 1;
+}
+
+int state_get_cluster_maintenance(const state *s, const char *cluster, uint64_t *ret_until_realtime_usec) {
+        const state_cluster *c;
+        uint64_t until;
+
+        if (!s || !cluster)
+                return -EINVAL;
+        c = state_cluster_find(s, cluster, NULL);
+        until = c ? c->maintenance_until : STATE_MAINTENANCE_OFF;
+        if (ret_until_realtime_usec)
+                *ret_until_realtime_usec = until;
+        return until != STATE_MAINTENANCE_OFF;
+}
+
+int state_set_cluster_last_failover(state *s, const char *cluster, uint64_t realtime_usec, uint64_t epoch) {
+        state_cluster *c;
+        size_t i;
+
+        if (!s || !state_name_ok(cluster))
+                return -EINVAL;
+        /* UINT64_MAX cannot be told apart from an overflow when read back (json-c saturates). */
+        if (realtime_usec == UINT64_MAX || epoch > STATE_EPOCH_MAX)
+                return -ERANGE;
+        c = state_cluster_find(s, cluster, &i);
+        if (c && c->has_failover && c->failover_usec == realtime_usec && c->failover_epoch == epoch)
+                return 0;
+        if (!c && !(c = state_cluster_insert(s, i, cluster)))
+                return -ENOMEM;
+        c->has_failover = true;
+        c->failover_usec = realtime_usec;
+        c->failover_epoch = epoch;
+        return 1;
+}
+
+int state_get_cluster_last_failover(
+        const state *s, const char *cluster, uint64_t *ret_realtime_usec, uint64_t *ret_epoch) {
+        const state_cluster *c;
+
+        if (!s || !cluster)
+                return -EINVAL;
+        c = state_cluster_find(s, cluster, NULL);
+        if (c && !c->has_failover)
+                c = NULL;
+        if (ret_realtime_usec)
+                *ret_realtime_usec = c ? c->failover_usec : 0;
+        if (ret_epoch)
+                *ret_epoch = c ? c->failover_epoch : 0;
+        return !!c;
 }
 
 bool state_equal(const state *a, const state *b) {
@@ -278,11 +368,15 @@ bool state_equal(const state *a, const state *b) {
                 if (a->votes[i].epoch != b->votes[i].epoch ||
                         !streq(a->votes[i].candidate, b->votes[i].candidate))
                         return false;
-        for (size_t i = 0; i < a->n_clusters; i++)
-                if (!streq(a->clusters[i].name, b->clusters[i].name) ||
-                        !streq(a->clusters[i].primary, b->clusters[i].primary) ||
-                        a->clusters[i].config_epoch != b->clusters[i].config_epoch)
+        for (size_t i = 0; i < a->n_clusters; i++) {
+                const state_cluster *x = &a->clusters[i], *y = &b->clusters[i];
+
+                if (!streq(x->name, y->name) || !streq_ptr(x->primary, y->primary) ||
+                        x->config_epoch != y->config_epoch || x->maintenance_until != y->maintenance_until ||
+                        x->has_failover != y->has_failover || x->failover_usec != y->failover_usec ||
+                        x->failover_epoch != y->failover_epoch)
                         return false;
+        }
         return true;
 }
 
@@ -328,13 +422,26 @@ static json_object *state_to_json(const state *s) {
                         return NULL;
         }
         for (size_t i = 0; i < s->n_clusters; i++) {
+                const state_cluster *sc = &s->clusters[i];
                 json_object *c = json_object_new_object();
 
                 if (state_json_add(clusters, NULL, c) < 0 ||
-                        state_json_add(c, "name", json_object_new_string(s->clusters[i].name)) < 0 ||
-                        state_json_add(c, "primary", json_object_new_string(s->clusters[i].primary)) < 0 ||
-                        state_json_add(
-                                c, "config_epoch", json_object_new_uint64(s->clusters[i].config_epoch)) < 0)
+                        state_json_add(c, "name", json_object_new_string(sc->name)) < 0)
+                        return NULL;
+                if (sc->primary && (state_json_add(c, "primary", json_object_new_string(sc->primary)) < 0 ||
+                                           state_json_add(c, "config_epoch",
+                                                   json_object_new_uint64(sc->config_epoch)) < 0))
+                        return NULL;
+                if (sc->maintenance_until != STATE_MAINTENANCE_OFF &&
+                        state_json_add(c, "maintenance_until_usec",
+                                sc->maintenance_until == STATE_MAINTENANCE_FOREVER
+                                        ? json_object_new_string("forever")
+                                        : json_object_new_uint64(sc->maintenance_until)) < 0)
+                        return NULL;
+                if (sc->has_failover && (state_json_add(c, "last_failover_usec",
+                                                 json_object_new_uint64(sc->failover_usec)) < 0 ||
+                                                state_json_add(c, "last_failover_epoch",
+                                                        json_object_new_uint64(sc->failover_epoch)) < 0))
                         return NULL;
         }
 
@@ -378,33 +485,61 @@ int state_format(const state *s, char **ret_data, size_t *ret_len) {
         return 0;
 }
 
-/* Fails unless o is an object with exactly keys (NULL-terminated); their values go to values[]. */
-static int state_object_get(json_object *o, const char *what, const char *const *keys, json_object **values,
-        char **reterr_detail) {
-        size_t n;
+/* Fails unless o is an object with keys (NULL-terminated), of which only the first n_required must be
+ * there, and no other key; their values go to values[], NULL for those missing. */
+static int state_object_get(json_object *o, const char *what, const char *const *keys, size_t n_required,
+        json_object **values, char **reterr_detail) {
+        size_t present = 0;
 
         if (!json_object_is_type(o, json_type_object))
                 return state_fail(reterr_detail, -STATE_ERROR_INVALID, "%s is not an object", what);
-        for (n = 0; keys[n]; n++)
-                if (!json_object_object_get_ex(o, keys[n], &values[n]))
+        for (size_t n = 0; keys[n]; n++) {
+                values[n] = NULL;
+                if (!json_object_object_get_ex(o, keys[n], &values[n])) {
+                        if (n < n_required)
+                                return state_fail(reterr_detail, -STATE_ERROR_INVALID,
+                                        "%s: \"%s\" is missing", what, keys[n]);
+                        continue;
+                }
+                /* A JSON null is a value of the wrong type, never a missing key. */
+                if (!values[n])
                         return state_fail(
-                                reterr_detail, -STATE_ERROR_INVALID, "%s: \"%s\" is missing", what, keys[n]);
-        /* json-c keeps one value per key: with every key present, any other is one too many. */
-        if ((size_t) json_object_object_length(o) != n)
+                                reterr_detail, -STATE_ERROR_INVALID, "%s: \"%s\" is null", what, keys[n]);
+                present++;
+        }
+        /* json-c keeps one value per key: with the known keys counted, any other is one too many. */
+        if ((size_t) json_object_object_length(o) != present)
                 return state_fail(reterr_detail, -STATE_ERROR_INVALID, "%s: unknown key", what);
+        return 0;
+}
+
+static int state_uint_value(json_object *v, const char *what, const char *key, uint64_t min, uint64_t max,
+        uint64_t *ret, char **reterr_detail) {
+        /* json-c saturates numbers above UINT64_MAX to it: every max here is below it. */
+        if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0 ||
+                json_object_get_uint64(v) < min || json_object_get_uint64(v) > max)
+                return state_fail(reterr_detail, -STATE_ERROR_INVALID,
+                        "%s: \"%s\" is not an integer from %" PRIu64 " to %" PRIu64, what, key, min, max);
+        *ret = json_object_get_uint64(v);
         return 0;
 }
 
 static int state_epoch_value(
         json_object *v, const char *what, const char *key, uint64_t *ret, char **reterr_detail) {
-        /* json-c saturates numbers above UINT64_MAX to it: STATE_EPOCH_MAX excludes it. */
-        if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0 ||
-                json_object_get_uint64(v) > STATE_EPOCH_MAX)
-                return state_fail(reterr_detail, -STATE_ERROR_INVALID,
-                        "%s: \"%s\" is not an integer from 0 to %" PRIu64, what, key,
-                        (uint64_t) STATE_EPOCH_MAX);
-        *ret = json_object_get_uint64(v);
-        return 0;
+        return state_uint_value(v, what, key, 0, STATE_EPOCH_MAX, ret, reterr_detail);
+}
+
+/* "maintenance_until_usec": "forever", or a realtime from 1 (0 is off, and omitted) to UINT64_MAX - 1. */
+static int state_maintenance_value(json_object *v, const char *what, uint64_t *ret, char **reterr_detail) {
+        if (json_object_is_type(v, json_type_string)) {
+                if (json_object_get_string_len(v) != strlen("forever") ||
+                        !streq(json_object_get_string(v), "forever"))
+                        return state_fail(reterr_detail, -STATE_ERROR_INVALID,
+                                "%s: \"maintenance_until_usec\" is a string other than \"forever\"", what);
+                *ret = STATE_MAINTENANCE_FOREVER;
+                return 0;
+        }
+        return state_uint_value(v, what, "maintenance_until_usec", 1, UINT64_MAX - 1, ret, reterr_detail);
 }
 
 static int state_name_value(
@@ -420,9 +555,10 @@ static int state_name_value(
 static int state_from_json(json_object *root, state **ret, char **reterr_detail) {
         static const char *const root_keys[] = {"version", "current_epoch", "votes", "clusters", NULL};
         static const char *const vote_keys[] = {"epoch", "candidate", NULL};
-        static const char *const cluster_keys[] = {"name", "primary", "config_epoch", NULL};
+        static const char *const cluster_keys[] = {"name", "primary", "config_epoch",
+                "maintenance_until_usec", "last_failover_usec", "last_failover_epoch", NULL};
         _cleanup_(state_freep) state *s = NULL;
-        json_object *v, *top[4], *f[3];
+        json_object *v, *top[4], *f[6];
         char what[64];
         int r;
 
@@ -439,7 +575,7 @@ static int state_from_json(json_object *root, state **ret, char **reterr_detail)
 
         r = state_new(&s);
         if (r >= 0)
-                r = state_object_get(root, "the top level", root_keys, top, reterr_detail);
+                r = state_object_get(root, "the top level", root_keys, 4, top, reterr_detail);
         if (r >= 0)
                 r = state_epoch_value(top[1], "the top level", "current_epoch", &s->epoch, reterr_detail);
         if (r < 0)
@@ -457,7 +593,7 @@ static int state_from_json(json_object *root, state **ret, char **reterr_detail)
 
                 (void) snprintf(what, sizeof(what), "votes[%zu]", i);
                 r = state_object_get(
-                        json_object_array_get_idx(top[2], i), what, vote_keys, f, reterr_detail);
+                        json_object_array_get_idx(top[2], i), what, vote_keys, 2, f, reterr_detail);
                 if (r >= 0)
                         r = state_epoch_value(f[0], what, "epoch", &epoch, reterr_detail);
                 if (r >= 0)
@@ -478,26 +614,52 @@ static int state_from_json(json_object *root, state **ret, char **reterr_detail)
         }
 
         for (size_t i = 0; i < json_object_array_length(top[3]); i++) {
-                const char *name, *primary;
-                uint64_t config_epoch = 0;
+                const char *name, *primary = NULL;
+                state_cluster c = {}, *e;
+                size_t at;
 
                 (void) snprintf(what, sizeof(what), "clusters[%zu]", i);
                 r = state_object_get(
-                        json_object_array_get_idx(top[3], i), what, cluster_keys, f, reterr_detail);
+                        json_object_array_get_idx(top[3], i), what, cluster_keys, 1, f, reterr_detail);
                 if (r >= 0)
                         r = state_name_value(f[0], what, "name", &name, reterr_detail);
-                if (r >= 0)
+                if (r >= 0 && !f[1] != !f[2])
+                        r = state_fail(reterr_detail, -STATE_ERROR_INVALID,
+                                "%s: \"primary\" and \"config_epoch\" come only together", what);
+                if (r >= 0 && !f[4] != !f[5])
+                        r = state_fail(reterr_detail, -STATE_ERROR_INVALID,
+                                "%s: \"last_failover_usec\" and \"last_failover_epoch\" come only together",
+                                what);
+                if (r >= 0 && !f[1] && !f[3] && !f[4])
+                        r = state_fail(
+                                reterr_detail, -STATE_ERROR_INVALID, "%s: the cluster holds nothing", what);
+                if (r >= 0 && f[1])
                         r = state_name_value(f[1], what, "primary", &primary, reterr_detail);
-                if (r >= 0)
-                        r = state_epoch_value(f[2], what, "config_epoch", &config_epoch, reterr_detail);
+                if (r >= 0 && f[2])
+                        r = state_epoch_value(f[2], what, "config_epoch", &c.config_epoch, reterr_detail);
+                if (r >= 0 && f[3])
+                        r = state_maintenance_value(f[3], what, &c.maintenance_until, reterr_detail);
+                if (r >= 0 && f[4])
+                        r = state_uint_value(f[4], what, "last_failover_usec", 0, UINT64_MAX - 1,
+                                &c.failover_usec, reterr_detail);
+                if (r >= 0 && f[5])
+                        r = state_epoch_value(
+                                f[5], what, "last_failover_epoch", &c.failover_epoch, reterr_detail);
                 if (r < 0)
                         return r;
-                if (state_get_cluster_primary(s, name, NULL, NULL) > 0)
+                if (state_cluster_find(s, name, &at))
                         return state_fail(reterr_detail, -STATE_ERROR_INVALID,
                                 "%s: cluster \"%s\" appears twice", what, name);
-                r = state_set_cluster_primary(s, name, primary, config_epoch);
-                if (r < 0)
-                        return r;
+                if (primary && !(c.primary = strdup(primary)))
+                        return -ENOMEM;
+                e = state_cluster_insert(s, at, name);
+                if (!e) {
+                        free(c.primary);
+                        return -ENOMEM;
+                }
+                c.name = e->name;
+                c.has_failover = !!f[4];
+                *e = c;
         }
 
         *ret = TAKE_PTR(s);

@@ -1,10 +1,14 @@
 /* The sentinel's persistent state in state_dir/state.json: its current epoch, the votes it granted
- * (one per epoch, epochs only forward), and per cluster the known primary and its config epoch.
+ * (one per epoch, epochs only forward), and per cluster the known primary and its config epoch, its
+ * maintenance mode and its last failover: a restart must neither end a maintenance nor reset a cooldown.
  *
  * The file is pretty JSON ({"version": 1, "current_epoch", "votes", "clusters"}) followed by a line
- * "sha256:HEX" over every byte before it. Only a missing file starts fresh (a missing state_dir is
- * -ENOENT): anything else wrong with it is an error, because a reset epoch could grant a second
- * vote; reterr_detail, when asked for, then gets a malloc'd one-line explanation naming the file.
+ * "sha256:HEX" over every byte before it. A cluster object has "name" and, each only when set,
+ * "primary" with "config_epoch", "maintenance_until_usec" (realtime microseconds from 1 to
+ * UINT64_MAX - 1, or the string "forever"), and "last_failover_usec" with "last_failover_epoch"; files
+ * written before the last three existed still load. Only a missing file starts fresh (a missing
+ * state_dir is -ENOENT): anything else wrong with it is an error, because a reset epoch could grant a
+ * second vote; reterr_detail, when asked for, then gets a malloc'd one-line explanation naming the file.
  * Setters change nothing when they fail. A vote may be sent only once state_save() has returned 0. */
 #pragma once
 
@@ -24,6 +28,9 @@
 #define STATE_EPOCH_MAX (UINT64_MAX - 1)
 /* Sentinel, cluster and server names: 1..STATE_NAME_MAX bytes, no control characters. */
 #define STATE_NAME_MAX 255
+/* Maintenance "until" values: off, and on until turned off (anything else is CLOCK_REALTIME usec). */
+#define STATE_MAINTENANCE_OFF     UINT64_C(0)
+#define STATE_MAINTENANCE_FOREVER UINT64_MAX
 
 /* Named errors, returned negated (-STATE_ERROR_CHECKSUM), above the errno range. */
 typedef enum state_error {
@@ -96,8 +103,21 @@ int state_set_cluster_primary(state *s, const char *cluster, const char *primary
 int state_get_cluster_primary(
         const state *s, const char *cluster, const char **ret_primary, uint64_t *ret_config_epoch);
 
-/* How many clusters have a known primary. */
+/* How many clusters have a known primary; one known only for maintenance or a failover does not count. */
 size_t state_n_clusters(const state *s);
 
-/* Whether a and b hold the same epoch, votes and clusters. */
+/* Sets cluster's maintenance end (STATE_MAINTENANCE_OFF, _FOREVER or realtime usec): 1 changed, 0 same. */
+int state_set_cluster_maintenance(state *s, const char *cluster, uint64_t until_realtime_usec);
+
+/* cluster's stored maintenance end, never compared with the clock: 1 set, 0 (with 0) off or unknown. */
+int state_get_cluster_maintenance(const state *s, const char *cluster, uint64_t *ret_until_realtime_usec);
+
+/* Replaces cluster's last failover (realtime usec below UINT64_MAX, epoch): 1 changed, 0 same, -ERANGE. */
+int state_set_cluster_last_failover(state *s, const char *cluster, uint64_t realtime_usec, uint64_t epoch);
+
+/* cluster's last failover, realtime usec and epoch: 1, or 0 (with 0 and 0) when none is known. */
+int state_get_cluster_last_failover(
+        const state *s, const char *cluster, uint64_t *ret_realtime_usec, uint64_t *ret_epoch);
+
+/* Whether a and b hold the same epoch, votes and clusters (every field of them). */
 bool state_equal(const state *a, const state *b);

@@ -481,7 +481,7 @@ START_TEST(test_json_round_trip) {
         first = strdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
         ck_assert_ptr_nonnull(strstr(first,
                 "{\"cluster\":\"main\",\"epoch\":8,\"old_primary\":\"db-a\",\"new_primary\":\"db-b\","
-                "\"old_primary_gtid\":\"0-1-100\",\"new_primary_gtid\":\"0-1-105\",\"manual\":true,"
+                "\"old_primary_gtid\":\"0-1-100\",\"new_primary_gtid\":\"0-1-105\",\"manual\":true,\"switchover\":false,"
                 "\"forced\":true,"
                 "\"started_usec\":1000000,\"started_realtime_usec\":1764387667123000,\"timeout_usec\":"
                 "30000000,"

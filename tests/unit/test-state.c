@@ -68,7 +68,11 @@ static char *seal(const char *body) {
         return out;
 }
 
-/* The "old" state of the crash tests: epoch 5, two votes, two clusters. */
+/* Realtime microseconds for maintenance ends and failovers (2023-11-14T22:13:20Z and a bit). */
+#define T0 UINT64_C(1700000000000000)
+#define T1 UINT64_C(1700000123456789)
+
+/* The "old" state of the crash tests: epoch 5, two votes, two clusters, one in maintenance. */
 static state *make_old(void) {
         state *s = NULL;
 
@@ -77,15 +81,20 @@ static state *make_old(void) {
         ck_assert_int_eq(state_record_vote(s, 5, "az-a"), 1);
         ck_assert_int_eq(state_set_cluster_primary(s, "main", "db-a", 3), 1);
         ck_assert_int_eq(state_set_cluster_primary(s, "aux", "db-x", 1), 1);
+        ck_assert_int_eq(state_set_cluster_maintenance(s, "aux", T0), 1);
         return s;
 }
 
-/* The "new" state: a further vote, a new primary, a higher epoch. */
+/* The "new" state: a further vote, a new primary after a failover, a higher epoch, maintenance
+ * over for one cluster and begun for another that has no known primary. */
 static state *make_new(void) {
         state *s = make_old();
 
         ck_assert_int_eq(state_record_vote(s, 6, "az-c"), 1);
         ck_assert_int_eq(state_set_cluster_primary(s, "main", "db-b", 6), 1);
+        ck_assert_int_eq(state_set_cluster_last_failover(s, "main", T1, 6), 1);
+        ck_assert_int_eq(state_set_cluster_maintenance(s, "aux", STATE_MAINTENANCE_OFF), 1);
+        ck_assert_int_eq(state_set_cluster_maintenance(s, "ops", STATE_MAINTENANCE_FOREVER), 1);
         ck_assert_int_eq(state_set_epoch(s, 7), 1);
         return s;
 }
@@ -151,6 +160,15 @@ START_TEST(test_round_trip) {
         ck_assert_int_eq(e, 6);
         ck_assert_int_eq(state_get_cluster_primary(b, "nope", &name, &e), 0);
         ck_assert_ptr_null(name);
+        ck_assert_int_eq(state_get_cluster_primary(b, "ops", &name, &e), 0);
+        ck_assert_ptr_null(name);
+        ck_assert_uint_eq(state_n_clusters(b), 2);
+        ck_assert_int_eq(state_get_cluster_maintenance(b, "ops", &e), 1);
+        ck_assert(e == STATE_MAINTENANCE_FOREVER);
+        ck_assert_int_eq(state_get_cluster_maintenance(b, "aux", &e), 0);
+        ck_assert(e == 0);
+        ck_assert_int_eq(state_get_cluster_last_failover(b, "main", &e, NULL), 1);
+        ck_assert(e == T1);
 
         (void) snprintf(p, sizeof(p), "%s/%s", tmpdir, STATE_FILE_NAME);
         ck_assert_int_eq(stat(p, &st), 0);
@@ -287,6 +305,264 @@ START_TEST(test_cluster_rules) {
 }
 END_TEST
 
+/* A fresh state with cluster "m" in maintenance until T0, and no primary. */
+static state *make_maintenance_only(void) {
+        state *s = NULL;
+
+        ck_assert_int_eq(state_new(&s), 0);
+        ck_assert_int_eq(state_set_cluster_maintenance(s, "m", T0), 1);
+        return s;
+}
+
+START_TEST(test_maintenance_rules) {
+        _cleanup_(state_freep) state *s = NULL, *fresh = NULL;
+        static const uint64_t values[] = {1, T0, STATE_EPOCH_MAX, STATE_MAINTENANCE_FOREVER, T1};
+        const char *p = "x";
+        uint64_t u = 42;
+
+        ck_assert_int_eq(state_new(&s), 0);
+        ck_assert_int_eq(state_new(&fresh), 0);
+        ck_assert_int_eq(state_get_cluster_maintenance(s, "m", &u), 0);
+        ck_assert(u == 0);
+        /* Off on an unknown cluster changes nothing, and makes no entry. */
+        ck_assert_int_eq(state_set_cluster_maintenance(s, "m", STATE_MAINTENANCE_OFF), 0);
+        ck_assert(state_equal(s, fresh));
+
+        /* Every value reads back, ordinary, the largest and forever alike. */
+        for (size_t i = 0; i < ELEMENTSOF(values); i++) {
+                ck_assert_int_eq(state_set_cluster_maintenance(s, "m", values[i]), 1);
+                ck_assert_int_eq(state_set_cluster_maintenance(s, "m", values[i]), 0);
+                ck_assert_int_eq(state_get_cluster_maintenance(s, "m", &u), 1);
+                ck_assert(u == values[i]);
+        }
+        /* An entry without a primary: no primary, not counted. */
+        ck_assert_int_eq(state_get_cluster_primary(s, "m", &p, &u), 0);
+        ck_assert_ptr_null(p);
+        ck_assert(u == 0);
+        ck_assert_uint_eq(state_n_clusters(s), 0);
+        ck_assert(!state_equal(s, fresh));
+
+        /* Bad arguments change nothing. */
+        ck_assert_int_eq(state_set_cluster_maintenance(NULL, "m", T0), -EINVAL);
+        ck_assert_int_eq(state_set_cluster_maintenance(s, NULL, T0), -EINVAL);
+        ck_assert_int_eq(state_set_cluster_maintenance(s, "", T0), -EINVAL);
+        ck_assert_int_eq(state_set_cluster_maintenance(s, "a\nb", T0), -EINVAL);
+        ck_assert_int_eq(state_get_cluster_maintenance(NULL, "m", &u), -EINVAL);
+        ck_assert_int_eq(state_get_cluster_maintenance(s, NULL, &u), -EINVAL);
+        ck_assert_int_eq(state_get_cluster_maintenance(s, "m", NULL), 1);
+        ck_assert_int_eq(state_get_cluster_maintenance(s, "m", &u), 1);
+        ck_assert(u == T1);
+
+        /* A primary adopted during maintenance: any config epoch, and the maintenance stays. */
+        ck_assert_int_eq(state_set_cluster_primary(s, "m", "db-a", 0), 1);
+        ck_assert_int_eq(state_get_cluster_primary(s, "m", &p, &u), 1);
+        ck_assert_str_eq(p, "db-a");
+        ck_assert_uint_eq(state_n_clusters(s), 1);
+        ck_assert_int_eq(state_get_cluster_maintenance(s, "m", &u), 1);
+        ck_assert(u == T1);
+        /* Off again: the primary stays. */
+        ck_assert_int_eq(state_set_cluster_maintenance(s, "m", STATE_MAINTENANCE_OFF), 1);
+        ck_assert_int_eq(state_get_cluster_maintenance(s, "m", &u), 0);
+        ck_assert(u == 0);
+        ck_assert_int_eq(state_get_cluster_primary(s, "m", &p, NULL), 1);
+        ck_assert_uint_eq(state_n_clusters(s), 1);
+
+        /* On and off for a cluster known for nothing else gives back a fresh state. */
+        state_free(s);
+        s = make_maintenance_only();
+        ck_assert_int_eq(state_set_cluster_maintenance(s, "m", STATE_MAINTENANCE_OFF), 1);
+        ck_assert(state_equal(s, fresh));
+        /* Sorted by name, as primaries are. */
+        ck_assert_int_eq(state_set_cluster_maintenance(s, "z", T0), 1);
+        ck_assert_int_eq(state_set_cluster_primary(s, "b", "db-b", 1), 1);
+        ck_assert_int_eq(state_set_cluster_maintenance(s, "a", T1), 1);
+        ck_assert_int_eq(state_get_cluster_maintenance(s, "z", &u), 1);
+        ck_assert(u == T0);
+        ck_assert_int_eq(state_get_cluster_maintenance(s, "a", &u), 1);
+        ck_assert(u == T1);
+        ck_assert_int_eq(state_get_cluster_maintenance(s, "b", &u), 0);
+        ck_assert_uint_eq(state_n_clusters(s), 1);
+}
+END_TEST
+
+START_TEST(test_last_failover_rules) {
+        _cleanup_(state_freep) state *s = NULL;
+        uint64_t u = 42, e = 42;
+        const char *p;
+
+        ck_assert_int_eq(state_new(&s), 0);
+        ck_assert_int_eq(state_get_cluster_last_failover(s, "m", &u, &e), 0);
+        ck_assert(u == 0 && e == 0);
+
+        ck_assert_int_eq(state_set_cluster_last_failover(s, "m", T0, 5), 1);
+        ck_assert_int_eq(state_set_cluster_last_failover(s, "m", T0, 5), 0);
+        ck_assert_int_eq(state_get_cluster_last_failover(s, "m", &u, &e), 1);
+        ck_assert(u == T0 && e == 5);
+        /* Known only for its failover: no primary, not counted, no maintenance. */
+        ck_assert_int_eq(state_get_cluster_primary(s, "m", &p, NULL), 0);
+        ck_assert_uint_eq(state_n_clusters(s), 0);
+        ck_assert_int_eq(state_get_cluster_maintenance(s, "m", &u), 0);
+
+        /* Either half changes it; the record is replaced, with no ordering rule. */
+        ck_assert_int_eq(state_set_cluster_last_failover(s, "m", T0, 6), 1);
+        ck_assert_int_eq(state_set_cluster_last_failover(s, "m", T1, 6), 1);
+        ck_assert_int_eq(state_set_cluster_last_failover(s, "m", T0, 2), 1);
+        ck_assert_int_eq(state_get_cluster_last_failover(s, "m", &u, &e), 1);
+        ck_assert(u == T0 && e == 2);
+        /* The extremes, and zero, which is a known failover too. */
+        ck_assert_int_eq(state_set_cluster_last_failover(s, "m", UINT64_MAX - 1, STATE_EPOCH_MAX), 1);
+        ck_assert_int_eq(state_get_cluster_last_failover(s, "m", &u, &e), 1);
+        ck_assert(u == UINT64_MAX - 1 && e == STATE_EPOCH_MAX);
+        ck_assert_int_eq(state_set_cluster_last_failover(s, "m", 0, 0), 1);
+        ck_assert_int_eq(state_get_cluster_last_failover(s, "m", &u, &e), 1);
+        ck_assert(u == 0 && e == 0);
+
+        /* Bad arguments change nothing. */
+        ck_assert_int_eq(state_set_cluster_last_failover(s, "m", UINT64_MAX, 1), -ERANGE);
+        ck_assert_int_eq(state_set_cluster_last_failover(s, "m", T0, UINT64_MAX), -ERANGE);
+        ck_assert_int_eq(state_set_cluster_last_failover(s, "", T0, 1), -EINVAL);
+        ck_assert_int_eq(state_set_cluster_last_failover(s, NULL, T0, 1), -EINVAL);
+        ck_assert_int_eq(state_set_cluster_last_failover(NULL, "m", T0, 1), -EINVAL);
+        ck_assert_int_eq(state_get_cluster_last_failover(NULL, "m", &u, &e), -EINVAL);
+        ck_assert_int_eq(state_get_cluster_last_failover(s, NULL, &u, &e), -EINVAL);
+        ck_assert_int_eq(state_get_cluster_last_failover(s, "m", NULL, NULL), 1);
+        ck_assert_int_eq(state_get_cluster_last_failover(s, "m", &u, &e), 1);
+        ck_assert(u == 0 && e == 0);
+        ck_assert_int_eq(state_set_cluster_last_failover(s, "n", UINT64_MAX, 1), -ERANGE);
+        ck_assert_int_eq(state_get_cluster_last_failover(s, "n", &u, &e), 0);
+
+        /* The failover does not move the sentinel's epoch, nor stop a primary being adopted. */
+        ck_assert_int_eq(state_get_epoch(s), 0);
+        ck_assert_int_eq(state_set_cluster_primary(s, "m", "db-a", 0), 1);
+        ck_assert_uint_eq(state_n_clusters(s), 1);
+        ck_assert_int_eq(state_get_cluster_last_failover(s, "m", &u, &e), 1);
+}
+END_TEST
+
+/* Every new field, at every kind of value, through state_format()/state_parse() (byte-stable) and
+ * through state_save()/state_load(). */
+START_TEST(test_new_fields_round_trip) {
+        _cleanup_(state_freep) state *a = NULL, *b = NULL, *c = NULL;
+        _cleanup_free_ char *data = NULL, *data2 = NULL;
+        size_t len, len2;
+        uint64_t u, e;
+
+        ck_assert_int_eq(state_new(&a), 0);
+        ck_assert_int_eq(state_set_cluster_primary(a, "all", "db-a", 4), 1);
+        ck_assert_int_eq(state_set_cluster_maintenance(a, "all", T0), 1);
+        ck_assert_int_eq(state_set_cluster_last_failover(a, "all", T1, 4), 1);
+        ck_assert_int_eq(state_set_cluster_maintenance(a, "forever", STATE_MAINTENANCE_FOREVER), 1);
+        ck_assert_int_eq(state_set_cluster_maintenance(a, "largest", UINT64_MAX - 1), 1);
+        ck_assert_int_eq(state_set_cluster_maintenance(a, "smallest", 1), 1);
+        ck_assert_int_eq(state_set_cluster_last_failover(a, "fo-max", UINT64_MAX - 1, STATE_EPOCH_MAX), 1);
+        ck_assert_int_eq(state_set_cluster_last_failover(a, "fo-zero", 0, 0), 1);
+        ck_assert_int_eq(state_set_cluster_primary(a, "plain", "db-p", 0), 1);
+        ck_assert_int_eq(state_set_epoch(a, 9), 1);
+
+        ck_assert_int_eq(state_format(a, &data, &len), 0);
+        ck_assert_int_eq(state_parse(data, len, &b, NULL), 0);
+        ck_assert(state_equal(a, b));
+        ck_assert_int_eq(state_format(b, &data2, &len2), 0);
+        ck_assert_uint_eq(len, len2);
+        ck_assert_mem_eq(data, data2, len);
+        ck_assert_ptr_nonnull(strstr(data, "\"maintenance_until_usec\": \"forever\""));
+        ck_assert_ptr_nonnull(strstr(data, "\"maintenance_until_usec\": 18446744073709551614"));
+        ck_assert_ptr_nonnull(strstr(data, "\"last_failover_usec\": 1700000123456789"));
+        ck_assert_ptr_nonnull(strstr(data, "\"last_failover_epoch\": 18446744073709551614"));
+        /* Omitted when unset: "plain" is written as before. */
+        ck_assert_ptr_nonnull(strstr(data, "\"name\": \"plain\",\n      \"primary\": \"db-p\",\n"
+                                           "      \"config_epoch\": 0\n    }"));
+
+        ck_assert_int_eq(state_save(tmpdir, a), 0);
+        c = load_ok(1);
+        ck_assert(state_equal(a, c));
+        ck_assert_uint_eq(state_n_clusters(c), 2);
+        ck_assert_int_eq(state_get_cluster_maintenance(c, "all", &u), 1);
+        ck_assert(u == T0);
+        ck_assert_int_eq(state_get_cluster_maintenance(c, "forever", &u), 1);
+        ck_assert(u == STATE_MAINTENANCE_FOREVER);
+        ck_assert_int_eq(state_get_cluster_maintenance(c, "largest", &u), 1);
+        ck_assert(u == UINT64_MAX - 1);
+        ck_assert_int_eq(state_get_cluster_maintenance(c, "smallest", &u), 1);
+        ck_assert(u == 1);
+        ck_assert_int_eq(state_get_cluster_maintenance(c, "plain", &u), 0);
+        ck_assert_int_eq(state_get_cluster_last_failover(c, "all", &u, &e), 1);
+        ck_assert(u == T1 && e == 4);
+        ck_assert_int_eq(state_get_cluster_last_failover(c, "fo-max", &u, &e), 1);
+        ck_assert(u == UINT64_MAX - 1 && e == STATE_EPOCH_MAX);
+        ck_assert_int_eq(state_get_cluster_last_failover(c, "fo-zero", &u, &e), 1);
+        ck_assert(u == 0 && e == 0);
+        ck_assert_int_eq(state_get_cluster_last_failover(c, "plain", &u, &e), 0);
+        ck_assert_int_eq(state_get_cluster_primary(c, "forever", NULL, NULL), 0);
+
+        /* Each field counts for state_equal(). */
+        ck_assert_int_eq(state_set_cluster_maintenance(c, "all", T0 + 1), 1);
+        ck_assert(!state_equal(a, c));
+        ck_assert_int_eq(state_set_cluster_maintenance(c, "all", T0), 1);
+        ck_assert(state_equal(a, c));
+        ck_assert_int_eq(state_set_cluster_last_failover(c, "all", T1, 5), 1);
+        ck_assert(!state_equal(a, c));
+        ck_assert_int_eq(state_set_cluster_last_failover(c, "all", T1, 4), 1);
+        ck_assert(state_equal(a, c));
+        ck_assert_int_eq(state_set_cluster_last_failover(c, "plain", 0, 0), 1);
+        ck_assert(!state_equal(a, c));
+}
+END_TEST
+
+/* Files from before maintenance and failovers were kept, and files using each optional key alone. */
+static const char *const good_bodies[] = {
+        "{\n  \"version\": 1,\n  \"current_epoch\": 3,\n  \"votes\": [\n    {\n      \"epoch\": 3,\n"
+        "      \"candidate\": \"az-a\"\n    }\n  ],\n  \"clusters\": [\n    {\n      \"name\": \"main\",\n"
+        "      \"primary\": \"db-a\",\n      \"config_epoch\": 2\n    }\n  ]\n}\n",
+        "{ \"version\": 1, \"current_epoch\": 0, \"votes\": [], \"clusters\": [] }\n",
+        "{ \"version\": 1, \"current_epoch\": 3, \"votes\": [], \"clusters\": [ { \"name\": \"main\", "
+        "\"maintenance_until_usec\": \"forever\" } ] }\n",
+        "{ \"version\": 1, \"current_epoch\": 3, \"votes\": [], \"clusters\": [ { \"name\": \"main\", "
+        "\"maintenance_until_usec\": 18446744073709551614 } ] }\n",
+        "{ \"version\": 1, \"current_epoch\": 3, \"votes\": [], \"clusters\": [ { \"name\": \"main\", "
+        "\"last_failover_usec\": 0, \"last_failover_epoch\": 0 } ] }\n",
+        /* No cross-check of the failover epoch against current_epoch. */
+        "{ \"version\": 1, \"current_epoch\": 3, \"votes\": [], \"clusters\": [ { \"name\": \"main\", "
+        "\"last_failover_epoch\": 18446744073709551614, \"last_failover_usec\": 1700000000000000, "
+        "\"maintenance_until_usec\": 1, \"config_epoch\": 7, \"primary\": \"db-b\" } ] }\n",
+};
+
+START_TEST(test_good_content) {
+        _cleanup_free_ char *data = seal(good_bodies[_i]);
+        _cleanup_(state_freep) state *s = NULL, *t = NULL;
+        _cleanup_free_ char *detail = NULL, *again = NULL;
+        size_t len;
+
+        write_raw(data, strlen(data));
+        ck_assert_int_eq(state_load(tmpdir, &s, &detail), 1);
+        ck_assert_ptr_null(detail);
+        /* And what it loaded saves and loads again the same. */
+        ck_assert_int_eq(state_format(s, &again, &len), 0);
+        ck_assert_int_eq(state_parse(again, len, &t, NULL), 0);
+        ck_assert(state_equal(s, t));
+}
+END_TEST
+
+START_TEST(test_old_format_loads) {
+        _cleanup_free_ char *data = seal(good_bodies[0]);
+        _cleanup_(state_freep) state *s = NULL;
+        const char *p;
+        uint64_t u = 42, e = 42;
+
+        write_raw(data, strlen(data));
+        s = load_ok(1);
+        ck_assert_int_eq(state_get_epoch(s), 3);
+        ck_assert_uint_eq(state_n_clusters(s), 1);
+        ck_assert_int_eq(state_get_cluster_primary(s, "main", &p, &e), 1);
+        ck_assert_str_eq(p, "db-a");
+        ck_assert(e == 2);
+        ck_assert_int_eq(state_get_cluster_maintenance(s, "main", &u), 0);
+        ck_assert(u == 0);
+        ck_assert_int_eq(state_get_cluster_last_failover(s, "main", &u, &e), 0);
+        ck_assert(u == 0 && e == 0);
+}
+END_TEST
+
 START_TEST(test_truncated_every_length) {
         _cleanup_(state_freep) state *s = make_new();
         _cleanup_free_ char *data = NULL;
@@ -401,6 +677,46 @@ static const struct {
         {"{ \"version\": 1, \"current_epoch\": 3, \"votes\": [], \"clusters\": [ { \"name\": \"m\", "
          "\"primary\": \"a\\u001b\", \"config_epoch\": 1 } ] }\n",
                 -STATE_ERROR_INVALID},
+#define CL(x)                                                                                               \
+        "{ \"version\": 1, \"current_epoch\": 3, \"votes\": [], \"clusters\": [ { \"name\": \"m\", " x      \
+        " } ] }\n"
+        {CL("\"maintenance_until_usec\": true"), -STATE_ERROR_INVALID},
+        {CL("\"maintenance_until_usec\": null"), -STATE_ERROR_INVALID},
+        {CL("\"maintenance_until_usec\": \"never\""), -STATE_ERROR_INVALID},
+        {CL("\"maintenance_until_usec\": \"Forever\""), -STATE_ERROR_INVALID},
+        {CL("\"maintenance_until_usec\": \"forever\\u0000\""), -STATE_ERROR_INVALID},
+        {CL("\"maintenance_until_usec\": \"1700000000000000\""), -STATE_ERROR_INVALID},
+        {CL("\"maintenance_until_usec\": 0"), -STATE_ERROR_INVALID}, /* off is omitted */
+        {CL("\"maintenance_until_usec\": -1"), -STATE_ERROR_INVALID},
+        {CL("\"maintenance_until_usec\": 1.5"), -STATE_ERROR_INVALID},
+        {CL("\"maintenance_until_usec\": 18446744073709551615"), -STATE_ERROR_INVALID},
+        {CL("\"maintenance_until_usec\": 99999999999999999999"), -STATE_ERROR_INVALID},
+        {CL("\"maintenance_until_usec\": [ 1 ]"), -STATE_ERROR_INVALID},
+        {CL("\"last_failover_usec\": 5"), -STATE_ERROR_INVALID}, /* half a failover */
+        {CL("\"last_failover_epoch\": 5"), -STATE_ERROR_INVALID},
+        {CL("\"last_failover_usec\": \"5\", \"last_failover_epoch\": 5"), -STATE_ERROR_INVALID},
+        {CL("\"last_failover_usec\": 5, \"last_failover_epoch\": \"5\""), -STATE_ERROR_INVALID},
+        {CL("\"last_failover_usec\": 5, \"last_failover_epoch\": null"), -STATE_ERROR_INVALID},
+        {CL("\"last_failover_usec\": -5, \"last_failover_epoch\": 5"), -STATE_ERROR_INVALID},
+        {CL("\"last_failover_usec\": 5, \"last_failover_epoch\": 5.0"), -STATE_ERROR_INVALID},
+        {CL("\"last_failover_usec\": 18446744073709551615, \"last_failover_epoch\": 5"),
+                -STATE_ERROR_INVALID},
+        {CL("\"last_failover_usec\": 5, \"last_failover_epoch\": 18446744073709551615"),
+                -STATE_ERROR_INVALID},
+        {CL("\"primary\": \"a\""), -STATE_ERROR_INVALID}, /* half a primary */
+        {CL("\"config_epoch\": 1, \"maintenance_until_usec\": 1"), -STATE_ERROR_INVALID},
+        {CL("\"primary\": null, \"config_epoch\": 1"), -STATE_ERROR_INVALID},
+        {CL("\"maintenance_until_usec\": 1, \"maintenance\": true"), -STATE_ERROR_INVALID},
+        {"{ \"version\": 1, \"current_epoch\": 3, \"votes\": [], \"clusters\": [ { \"name\": \"m\" } ] }\n",
+                -STATE_ERROR_INVALID}, /* a cluster that holds nothing */
+        {"{ \"version\": 1, \"current_epoch\": 3, \"votes\": [], \"clusters\": [ { \"name\": \"m\", "
+         "\"maintenance_until_usec\": 1 }, { \"name\": \"m\", \"last_failover_usec\": 1, "
+         "\"last_failover_epoch\": 1 } ] }\n",
+                -STATE_ERROR_INVALID}, /* a cluster twice, without a primary */
+        {"{ \"version\": 1, \"current_epoch\": 3, \"votes\": [], \"clusters\": [ { "
+         "\"maintenance_until_usec\": 1 } ] }\n",
+                -STATE_ERROR_INVALID}, /* no name */
+#undef CL
         {"[ 1 ]\n", -STATE_ERROR_SYNTAX},
         {"{ \"version\": 1 } {}\n", -STATE_ERROR_SYNTAX},
         {"{ \"version\": 1, }\n", -STATE_ERROR_SYNTAX},
@@ -580,6 +896,11 @@ static Suite *state_suite(void) {
         tcase_add_test(tc, test_vote_rules);
         tcase_add_test(tc, test_vote_history_bound);
         tcase_add_test(tc, test_cluster_rules);
+        tcase_add_test(tc, test_maintenance_rules);
+        tcase_add_test(tc, test_last_failover_rules);
+        tcase_add_test(tc, test_new_fields_round_trip);
+        tcase_add_loop_test(tc, test_good_content, 0, ELEMENTSOF(good_bodies));
+        tcase_add_test(tc, test_old_format_loads);
         tcase_add_test(tc, test_truncated_every_length);
         tcase_add_test(tc, test_flipped_bytes);
         tcase_add_loop_test(tc, test_bad_content, 0, ELEMENTSOF(bad_bodies));

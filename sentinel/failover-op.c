@@ -1,0 +1,885 @@
+/* The failover engine (failover-op.h): one run through the phases of failover-plan.h. Each phase is
+ * started by op_enter() and ends with one call of op_step() from whatever finished it (a server
+ * action's handler, the pre-hook verdict, the endpoints' report, the phase timer); op_step() applies
+ * the transition to the plan and enters the next phase. The plan module owns the order, the deadlines
+ * and what a failure means in each phase; this file only performs the phases. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "endpoints.h"
+#include "failover-plan.h"
+#include "log.h"
+#include "macro.h"
+#include "server-action.h"
+#include "timefmt.h"
+
+struct failover_op {
+        daemon_cluster *dc;
+        failover_op_kind kind;
+        failover_run *run;
+        candidate_selection *selection;
+        json_object *decision;
+        control_client *client;
+        size_t old_primary, new_primary;
+        bool semi_sync; /* the old primary ran the semi-sync master side: the new one will */
+
+        bool old_fenced;          /* our fence took effect on the old primary */
+        bool have_target;         /* switchover: catch up to the old primary's position after the fence */
+        gtid_list catch_up_target;
+        gtid_list new_binlog_pos; /* the new primary's, after the promotion (rejoin's input) */
+        char *new_binlog_state;
+
+        server_action **actions; /* per server, made on first use */
+        size_t n_servers;
+        size_t repoints_pending;
+        size_t repoints_failed;
+        char *repoint_errors;
+        hook_pre *pre;
+        endpoints_op *endpoints;
+        sd_event_source *timer;
+        sd_event_source *defer;
+        bool unfencing;     /* the run ended; the old primary is being made writable again */
+        bool finished;      /* the run ended and was reported */
+};
+
+/* A GTID position as text in a caller's buffer ("?" when it cannot be formatted). */
+static const char *gtid_text(const gtid_list *l, char *buf, size_t size) {
+        _cleanup_free_ char *t = NULL;
+        snprintf(buf, size, "%s", gtid_list_format(l, &t) >= 0 ? t : "?");
+        return buf;
+}
+
+#define GTID_TEXT(l) gtid_text((l), (char[512]){}, 512)
+
+static const char *const kind_names[_FAILOVER_OP_KIND_MAX] = {
+        [FAILOVER_OP_FAILOVER] = "failover",
+        [FAILOVER_OP_SWITCHOVER] = "switchover",
+};
+
+const char *failover_op_kind_to_string(failover_op_kind k) {
+        return k >= 0 && k < _FAILOVER_OP_KIND_MAX ? kind_names[k] : NULL;
+}
+
+failover_op_kind failover_op_get_kind(const failover_op *op) {
+        return op->kind;
+}
+
+uint64_t failover_op_get_epoch(const failover_op *op) {
+        return op->run->epoch;
+}
+
+static void op_enter(failover_op *op);
+static void op_step(failover_op *op, failover_event ev, failover_reason reason, const char *format, ...) _printf_(4, 5);
+
+static const cluster_conf *op_conf(const failover_op *op) {
+        return op->dc->conf;
+}
+
+static const char *server_name(const failover_op *op, size_t i) {
+        return i < op_conf(op)->n_servers ? op_conf(op)->servers[i].name : "?";
+}
+
+static uint64_t op_now(const failover_op *op) {
+        uint64_t now = 0;
+        (void) sd_event_now(op->dc->daemon->event, CLOCK_MONOTONIC, &now);
+        return now;
+}
+
+static sentinel_event op_event(const failover_op *op, sentinel_event failover_ev) {
+        if (op->kind == FAILOVER_OP_FAILOVER)
+                return failover_ev;
+        switch (failover_ev) {
+        case EVENT_FAILOVER_START:
+                return EVENT_SWITCHOVER_START;
+        case EVENT_FAILOVER_END:
+                return EVENT_SWITCHOVER_END;
+        default:
+                return EVENT_SWITCHOVER_FAILED;
+        }
+}
+
+/* One line in the journal about a step, with the cluster, the epoch and the phase. */
+static void op_log(failover_op *op, int priority, const char *reason, const char *format, ...) _printf_(4, 5);
+static void op_log(failover_op *op, int priority, const char *reason, const char *format, ...) {
+        char line[1024];
+        va_list ap;
+
+        va_start(ap, format);
+        vsnprintf(line, sizeof(line), format, ap);
+        va_end(ap);
+        log_fields_full(priority,
+                &(log_fields){ .cluster = op_conf(op)->name, .has_epoch = op->run->epoch > 0,
+                        .epoch = op->run->epoch, .event = _EVENT_INVALID, .reason = reason },
+                "%s %s: %s", failover_op_kind_to_string(op->kind),
+                failover_phase_to_string(op->run->phase), line);
+}
+
+static server_action *op_action(failover_op *op, size_t i) {
+        const cluster_conf *c = op_conf(op);
+        int r;
+
+        if (op->actions[i])
+                return op->actions[i];
+        server_action_params p = {
+                .host = c->servers[i].host,
+                .port = c->servers[i].port,
+                .user = c->user,
+                .password = (const char *) c->password.data,
+                .tls = { .ca_file = c->tls.enabled ? c->tls.ca : NULL, .verify_server_cert = c->tls.verify_server_cert },
+        };
+        r = server_action_new(op->dc->daemon->event, &p, &op->actions[i]);
+        if (r < 0) {
+                op_log(op, LOG_ERR, NULL, "cannot prepare the actions on %s: %s", c->servers[i].name, strerror(-r));
+                return NULL;
+        }
+        return op->actions[i];
+}
+
+static server_action_source op_source(const failover_op *op) {
+        const cluster_conf *c = op_conf(op);
+        const server_conf *p = &c->servers[op->new_primary];
+        return (server_action_source){
+                .host = p->host,
+                .port = p->port,
+                .user = c->replication_user,
+                .password = (const char *) c->replication_password.data,
+                .use_tls = c->tls.enabled,
+                .tls_ca = c->tls.enabled ? c->tls.ca : NULL,
+                .tls_verify_server_cert = c->tls.verify_server_cert,
+                .semi_sync = op->semi_sync,
+                .wait_running = false,
+        };
+}
+
+/* The deadline of what the current phase starts, never 0. */
+static uint64_t op_deadline(const failover_op *op) {
+        uint64_t d = failover_plan_deadline(op->run);
+        return d == UINT64_MAX ? op_now(op) + op->run->timeout_usec : d;
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        failover_op *op = userdata;
+        op_step(op, FAILOVER_EVENT_TICK, FAILOVER_REASON_OK, "the phase ran past its deadline");
+        return 0;
+}
+
+static void op_arm_timer(failover_op *op) {
+        uint64_t d = failover_plan_deadline(op->run);
+        int r;
+
+        if (d == UINT64_MAX) {
+                if (op->timer)
+                        (void) sd_event_source_set_enabled(op->timer, SD_EVENT_OFF);
+                return;
+        }
+        if (!op->timer) {
+                r = sd_event_add_time(op->dc->daemon->event, &op->timer, CLOCK_MONOTONIC, d, 0, on_timer, op);
+                if (r < 0)
+                        op_log(op, LOG_ERR, NULL, "cannot arm the phase deadline: %s", strerror(-r));
+                return;
+        }
+        (void) sd_event_source_set_time(op->timer, d);
+        (void) sd_event_source_set_enabled(op->timer, SD_EVENT_ONESHOT);
+}
+
+/* Stops what the phase that just ended left running (after a timeout), except the repoints, which go
+ * on into the next phase. */
+static void op_cancel_phase(failover_op *op, failover_phase ended) {
+        if (ended == FAILOVER_PHASE_PRE_HOOKS)
+                op->pre = hook_pre_cancel(op->pre);
+        if (ended == FAILOVER_PHASE_ENDPOINTS)
+                op->endpoints = endpoints_op_free(op->endpoints);
+        if (ended <= FAILOVER_PHASE_PROMOTE || ended == FAILOVER_PHASE_REPOINT_REPLICAS)
+                for (size_t i = 0; i < op->n_servers; i++)
+                        if (op->actions[i])
+                                server_action_cancel(op->actions[i]);
+}
+
+static void op_finish(failover_op *op);
+
+static void op_step(failover_op *op, failover_event ev, failover_reason reason, const char *format, ...) {
+        failover_phase before = op->run->phase;
+        char message[1024] = "";
+        uint64_t now = op_now(op);
+        int r;
+
+        if (op->finished)
+                return;
+        if (format) {
+                va_list ap;
+                va_start(ap, format);
+                vsnprintf(message, sizeof(message), format, ap);
+                va_end(ap);
+        }
+        r = failover_plan_next(op->run, ev, reason, now);
+        if (r <= 0) {
+                if (r < 0)
+                        op_log(op, LOG_ERR, NULL, "internal: event %s refused by the plan: %s",
+                                failover_event_to_string(ev), strerror(-r));
+                return;
+        }
+        if (message[0] && (op->run->reason != FAILOVER_REASON_OK) && !op->run->message)
+                (void) failover_run_set_text(&op->run->message, message);
+        if (ev == FAILOVER_EVENT_TICK || ev == FAILOVER_EVENT_PRIMARY_RETURNED || ev == FAILOVER_EVENT_ABORT)
+                op_cancel_phase(op, before);
+        if (op->run->phase == FAILOVER_PHASE_DONE || op->run->phase == FAILOVER_PHASE_FAILED) {
+                op_finish(op);
+                return;
+        }
+        op_arm_timer(op);
+        op_enter(op);
+}
+
+/* elect: with one sentinel its own vote, durable before anything else happens in this epoch. */
+static void op_elect(failover_op *op) {
+        daemon_ctx *d = op->dc->daemon;
+        uint64_t epoch = state_get_epoch(d->state) + 1, config_epoch = 0;
+        int r;
+
+        (void) state_get_cluster_primary(d->state, op_conf(op)->name, NULL, &config_epoch);
+        if (config_epoch >= epoch)
+                epoch = config_epoch + 1;
+        r = state_record_vote(d->state, epoch, d->config->sentinel.name);
+        if (r >= 0)
+                r = state_save(d->config->sentinel.state_dir, d->state);
+        if (r < 0) {
+                op_step(op, FAILOVER_EVENT_PHASE_FAILED, FAILOVER_REASON_ELECTION_FAILED,
+                        "cannot record the vote for epoch %" PRIu64 ": %s", epoch, state_strerror(r));
+                return;
+        }
+        op->run->epoch = epoch;
+        op_log(op, LOG_NOTICE, NULL, "leader of epoch %" PRIu64 " (own vote; %zu sentinel(s) configured)", epoch,
+                config_n_sentinels(d->config));
+
+        json_object *details = json_object_new_object();
+        json_object_object_add(details, "manual", json_object_new_boolean(op->run->manual));
+        json_object_object_add(details, "forced", json_object_new_boolean(op->run->forced));
+        json_object_object_add(details, "candidate", json_object_new_string(server_name(op, op->new_primary)));
+        if (op->decision)
+                json_object_object_add(details, "decision", json_object_get(op->decision));
+        daemon_raise(op->dc, op_event(op, EVENT_FAILOVER_START), epoch, NULL, op->old_primary, op->new_primary,
+                details, "%s of %s started in epoch %" PRIu64 ": %s -> %s%s", failover_op_kind_to_string(op->kind),
+                op_conf(op)->name, epoch, server_name(op, op->old_primary), server_name(op, op->new_primary),
+                op->run->forced ? " (forced)" : "");
+        op_step(op, FAILOVER_EVENT_PHASE_OK, FAILOVER_REASON_OK, NULL);
+}
+
+static void on_pre_verdict(hook_dispatcher *h, const hook_verdict *v, void *userdata) {
+        failover_op *op = userdata;
+        char how[RUNNER_DESCRIBE_MAX];
+
+        op->pre = NULL;
+        if (v->allow) {
+                op_step(op, FAILOVER_EVENT_PHASE_OK, FAILOVER_REASON_OK, NULL);
+                return;
+        }
+        if (v->result)
+                runner_result_describe(v->result, how, sizeof(how));
+        else
+                snprintf(how, sizeof(how), "%s", v->error < 0 ? strerror(-v->error) : hook_outcome_to_string(v->outcome));
+        op_step(op, FAILOVER_EVENT_PHASE_FAILED, FAILOVER_REASON_PRE_HOOK_VETO, "pre hook %s vetoed it: %s",
+                v->hook ? v->hook->command : "?", how);
+}
+
+static void op_pre_hooks(failover_op *op) {
+        const cluster_conf *c = op_conf(op);
+        daemon_ctx *d = op->dc->daemon;
+        hook_event ev = {
+                .event = op_event(op, EVENT_FAILOVER_START),
+                .cluster = c->name,
+                .epoch = op->run->epoch,
+                .sentinel_name = d->config->sentinel.name,
+                .sentinel_zone = d->config->sentinel.zone,
+                .old_primary = { c->servers[op->old_primary].name, c->servers[op->old_primary].host,
+                        c->servers[op->old_primary].port },
+                .new_primary = { c->servers[op->new_primary].name, c->servers[op->new_primary].host,
+                        c->servers[op->new_primary].port },
+                .message = "about to fence the old primary and promote",
+                .realtime_usec = timefmt_now_realtime_usec(),
+        };
+        int r = hook_dispatcher_run_pre(d->hooks, c->hooks, c->n_hooks, &ev, on_pre_verdict, op, &op->pre);
+        if (r < 0)
+                op_step(op, FAILOVER_EVENT_PHASE_FAILED, FAILOVER_REASON_PRE_HOOK_VETO, "cannot run the pre hooks: %s",
+                        strerror(-r));
+}
+
+static unsigned op_semi_flag(const failover_op *op) {
+        return op->semi_sync ? SERVER_ACTION_SEMI_SYNC : 0;
+}
+
+static void on_fenced(server_action *a, const server_action_result *res, void *userdata) {
+        failover_op *op = userdata;
+        bool answered = probe_error_class_is_alive(res->error_class);
+
+        if (op->kind == FAILOVER_OP_SWITCHOVER) {
+                if (answered)
+                        op->old_fenced = true; /* read_only may be ON even when a later statement failed */
+                if (res->code != SERVER_ACTION_OK || !res->have_variables) {
+                        op_step(op, FAILOVER_EVENT_PHASE_FAILED, FAILOVER_REASON_FENCE_FAILED, "fencing %s: %s",
+                                server_name(op, op->old_primary), res->message);
+                        return;
+                }
+                gtid_list_done(&op->catch_up_target);
+                if (gtid_list_copy(&res->gtid_binlog_pos, &op->catch_up_target) < 0) {
+                        op_step(op, FAILOVER_EVENT_PHASE_FAILED, FAILOVER_REASON_FENCE_FAILED, "out of memory");
+                        return;
+                }
+                op->have_target = true;
+                (void) failover_run_set_text(&op->run->old_primary_gtid, GTID_TEXT(&res->gtid_binlog_pos));
+                daemon_raise(op->dc, EVENT_FENCED, op->run->epoch, NULL, op->old_primary, op->new_primary, NULL,
+                        "%s fenced for the switchover: read_only=ON, %u client connection(s) killed, binlog at %s",
+                        server_name(op, op->old_primary), res->n_killed, GTID_TEXT(&res->gtid_binlog_pos));
+                op_step(op, FAILOVER_EVENT_PHASE_OK, FAILOVER_REASON_OK, NULL);
+                return;
+        }
+
+        /* A failover: the primary was down for every probe of down_after_ms. If it answers us now it is
+         * back, and a primary that answers before the promotion commits aborts the failover (SPEC 5.8);
+         * whatever our fence did to it is undone when the run ends. */
+        if (answered) {
+                op->old_fenced = true;
+                op_step(op, FAILOVER_EVENT_PRIMARY_RETURNED, FAILOVER_REASON_PRIMARY_RETURNED,
+                        "%s answered the fence (%s): it is alive", server_name(op, op->old_primary),
+                        res->code == SERVER_ACTION_OK ? "fenced" : res->message);
+                return;
+        }
+        op_log(op, LOG_NOTICE, NULL, "%s cannot be reached to fence it (%s): going on, it is down",
+                server_name(op, op->old_primary), res->message);
+        op_step(op, FAILOVER_EVENT_PHASE_OK, FAILOVER_REASON_OK, NULL);
+}
+
+static void op_fence(failover_op *op) {
+        server_action *a = op_action(op, op->old_primary);
+        uint64_t deadline = op_deadline(op);
+        int r;
+
+        /* A failed primary that does not answer within one probe timeout is as down as the probes said:
+         * the promotion does not wait the whole fence slice for it. It is fenced (rejoined read-only)
+         * as soon as it answers again (daemon-reconcile.c). */
+        if (op->kind == FAILOVER_OP_FAILOVER)
+                {
+                uint64_t quick = op_now(op) + op_conf(op)->probe.timeout_ms * USEC_PER_MSEC;
+                if (quick < deadline)
+                        deadline = quick;
+        }
+        r = a ? server_action_fence(a, op_semi_flag(op), deadline, on_fenced, op) : -ENOMEM;
+        if (r < 0)
+                op_step(op, FAILOVER_EVENT_PHASE_FAILED, FAILOVER_REASON_FENCE_FAILED, "cannot start fencing: %s",
+                        strerror(-r));
+}
+
+static void op_select(failover_op *op) {
+        const cluster_conf *c = op_conf(op);
+        const monitor *m = op->dc->monitor;
+        int r;
+
+        r = failover_run_set_text(&op->run->new_primary, c->servers[op->new_primary].name);
+        if (r >= 0 && op->kind == FAILOVER_OP_FAILOVER)
+                r = failover_run_assess_loss(op->run, monitor_last_good(m, op->old_primary), op->selection, c);
+        if (r < 0) {
+                op_step(op, FAILOVER_EVENT_PHASE_FAILED, FAILOVER_REASON_NO_CANDIDATE, "%s", strerror(-r));
+                return;
+        }
+        op_log(op, op->run->lossy ? LOG_WARNING : LOG_INFO, NULL, "promoting %s%s%s",
+                c->servers[op->new_primary].name, op->run->lossy ? "; LOSSY: " : "",
+                op->run->lossy ? op->run->lossy_why : "");
+        op_step(op, FAILOVER_EVENT_PHASE_OK, FAILOVER_REASON_OK, NULL);
+}
+
+static void on_caught_up(server_action *a, const server_action_result *res, void *userdata) {
+        failover_op *op = userdata;
+
+        if (res->code != SERVER_ACTION_OK) {
+                op_step(op, FAILOVER_EVENT_PHASE_FAILED, FAILOVER_REASON_CATCH_UP_FAILED, "%s did not catch up: %s",
+                        server_name(op, op->new_primary), res->message);
+                return;
+        }
+        op_step(op, FAILOVER_EVENT_PHASE_OK, FAILOVER_REASON_OK, NULL);
+}
+
+static void op_catch_up(failover_op *op) {
+        server_action *a = op_action(op, op->new_primary);
+        int r = a ? server_action_catch_up(a, op->have_target ? &op->catch_up_target : NULL, op_deadline(op),
+                            on_caught_up, op)
+                  : -ENOMEM;
+        if (r < 0)
+                op_step(op, FAILOVER_EVENT_PHASE_FAILED, FAILOVER_REASON_CATCH_UP_FAILED, "cannot start the catch-up: %s",
+                        strerror(-r));
+}
+
+static void on_promoted(server_action *a, const server_action_result *res, void *userdata) {
+        failover_op *op = userdata;
+        daemon_ctx *d = op->dc->daemon;
+        const char *cluster = op_conf(op)->name;
+        uint64_t realtime = timefmt_now_realtime_usec();
+        int r;
+
+        if (res->code != SERVER_ACTION_OK) {
+                op_step(op, FAILOVER_EVENT_PHASE_FAILED, FAILOVER_REASON_PROMOTE_FAILED, "promoting %s: %s",
+                        server_name(op, op->new_primary), res->message);
+                return;
+        }
+        if (res->have_variables) {
+                (void) failover_run_set_text(&op->run->new_primary_gtid, GTID_TEXT(&res->gtid_binlog_pos));
+                gtid_list_done(&op->new_binlog_pos);
+                (void) gtid_list_copy(&res->gtid_binlog_pos, &op->new_binlog_pos);
+                free(op->new_binlog_state);
+                op->new_binlog_state = res->gtid_binlog_state ? strdup(res->gtid_binlog_state) : NULL;
+        }
+        op->dc->last_failover_usec = op_now(op);
+        r = state_set_cluster_last_failover(d->state, cluster, realtime, op->run->epoch);
+        if (r >= 0)
+                r = state_save(d->config->sentinel.state_dir, d->state);
+        if (r < 0)
+                op_log(op, LOG_ERR, NULL, "cannot record the time of this failover (the cooldown will not survive a restart): %s",
+                        state_strerror(r));
+        op_log(op, LOG_NOTICE, NULL, "%s is the primary%s, at %s", server_name(op, op->new_primary),
+                res->already ? " (it already was)" : "", op->run->new_primary_gtid ? op->run->new_primary_gtid : "?");
+        op_step(op, FAILOVER_EVENT_PHASE_OK, FAILOVER_REASON_OK, NULL);
+}
+
+static void op_promote(failover_op *op) {
+        daemon_ctx *d = op->dc->daemon;
+        const char *name = server_name(op, op->new_primary);
+        server_action *a;
+        int r;
+
+        /* Written ahead: from here on the sentinel believes in the candidate, so a crash between this
+         * and the promotion can never lead to promoting a second server for the same failure. */
+        r = state_set_cluster_primary(d->state, op_conf(op)->name, name, op->run->epoch);
+        if (r >= 0)
+                r = state_save(d->config->sentinel.state_dir, d->state);
+        if (r < 0) {
+                op_step(op, FAILOVER_EVENT_PHASE_FAILED, FAILOVER_REASON_PROMOTE_FAILED,
+                        "cannot record %s as the primary of epoch %" PRIu64 ": %s", name, op->run->epoch,
+                        state_strerror(r));
+                return;
+        }
+        (void) monitor_set_known_primary(op->dc->monitor, name);
+        a = op_action(op, op->new_primary);
+        r = a ? server_action_promote(a, op_semi_flag(op), op_deadline(op), on_promoted, op) : -ENOMEM;
+        if (r < 0)
+                op_step(op, FAILOVER_EVENT_PHASE_FAILED, FAILOVER_REASON_PROMOTE_FAILED, "cannot start the promotion: %s",
+                        strerror(-r));
+}
+
+static void op_repoints_maybe_done(failover_op *op) {
+        if (op->repoints_pending > 0 || op->run->phase != FAILOVER_PHASE_REPOINT_REPLICAS)
+                return;
+        if (op->repoints_failed > 0)
+                op_step(op, FAILOVER_EVENT_PHASE_DEGRADED, FAILOVER_REASON_REPOINT_FAILED, "%s",
+                        op->repoint_errors ? op->repoint_errors : "a replica could not be repointed");
+        else
+                op_step(op, FAILOVER_EVENT_PHASE_OK, FAILOVER_REASON_OK, NULL);
+}
+
+static void on_repointed(server_action *a, const server_action_result *res, void *userdata) {
+        failover_op *op = userdata;
+        size_t i;
+
+        for (i = 0; i < op->n_servers && op->actions[i] != a; i++)
+                ;
+        op->repoints_pending--;
+        if (res->code == SERVER_ACTION_OK) {
+                op_log(op, LOG_INFO, NULL, "%s %s %s%s", server_name(op, i),
+                        res->type == SERVER_ACTION_REJOIN ? "rejoined as a replica of" : "now replicates from",
+                        server_name(op, op->new_primary), res->already ? " (already did)" : "");
+                if (res->type == SERVER_ACTION_REJOIN)
+                        daemon_raise(op->dc, EVENT_REJOINED, op->run->epoch, NULL, op->old_primary, op->new_primary, NULL,
+                                "%s rejoined as a replica of %s", server_name(op, i), server_name(op, op->new_primary));
+        } else {
+                char *joined = NULL;
+                op->repoints_failed++;
+                if (asprintf(&joined, "%s%s%s: %s", op->repoint_errors ? op->repoint_errors : "",
+                            op->repoint_errors ? "; " : "", server_name(op, i), res->message) >= 0) {
+                        free(op->repoint_errors);
+                        op->repoint_errors = joined;
+                }
+                if (res->type == SERVER_ACTION_REJOIN && res->code == SERVER_ACTION_DIVERGED)
+                        daemon_raise(op->dc, EVENT_REJOIN_FAILED, op->run->epoch, "DIVERGED", op->old_primary,
+                                op->new_primary, NULL, "%s cannot rejoin: it has transactions %s lacks (%s); left read-only",
+                                server_name(op, i), server_name(op, op->new_primary),
+                                res->extra_gtids ? res->extra_gtids : "?");
+                else
+                        op_log(op, LOG_WARNING, "REPOINT_FAILED", "%s could not be made a replica of %s: %s",
+                                server_name(op, i), server_name(op, op->new_primary), res->message);
+        }
+        op_repoints_maybe_done(op);
+}
+
+/* Every other replica follows the new primary, and after a switchover the old primary too; started as
+ * soon as the promotion commits (a semi-sync primary stalls until a replica acks), finished in
+ * repoint-replicas. The failed primary of a failover is not here: it rejoins when it returns. */
+static void op_start_repoints(failover_op *op) {
+        server_action_source src = op_source(op);
+        server_action_history hist = {
+                .gtid_binlog_pos = &op->new_binlog_pos,
+                .gtid_binlog_state = op->new_binlog_state ? op->new_binlog_state : "",
+        };
+        uint64_t deadline = op_now(op) + failover_plan_phase_budget_usec(op->run->timeout_usec / USEC_PER_MSEC,
+                                                  FAILOVER_PHASE_ENDPOINTS) +
+                failover_plan_phase_budget_usec(op->run->timeout_usec / USEC_PER_MSEC, FAILOVER_PHASE_REPOINT_REPLICAS);
+
+        for (size_t i = 0; i < op->n_servers; i++) {
+                server_action *a;
+                int r;
+
+                if (i == op->new_primary || (i == op->old_primary && op->kind == FAILOVER_OP_FAILOVER))
+                        continue;
+                a = op_action(op, i);
+                if (!a)
+                        r = -ENOMEM;
+                else if (i == op->old_primary)
+                        r = server_action_rejoin(a, &src, &hist, deadline, on_repointed, op);
+                else
+                        r = server_action_repoint(a, &src, deadline, on_repointed, op);
+                if (r < 0) {
+                        op->repoints_failed++;
+                        op_log(op, LOG_WARNING, "REPOINT_FAILED", "cannot start repointing %s: %s", server_name(op, i),
+                                strerror(-r));
+                        continue;
+                }
+                op->repoints_pending++;
+        }
+}
+
+static void on_endpoints(endpoints_op *e, const endpoints_result *res, void *userdata) {
+        failover_op *op = userdata;
+        bool stale = res->any_stale;
+
+        op->endpoints = endpoints_op_free(op->endpoints);
+        for (size_t k = 0; k < res->n; k++) {
+                const endpoint_outcome *o = &res->outcomes[k];
+                json_object *details = json_object_new_object();
+                json_object_object_add(details, "endpoint", json_object_new_string(endpoint_type_to_string(o->type)));
+                json_object_object_add(details, "index", json_object_new_int64((int64_t) o->index));
+                json_object_object_add(details, "duration_ms", json_object_new_int64((int64_t) (o->duration_usec / USEC_PER_MSEC)));
+                if (o->skipped) {
+                        json_object_put(details);
+                        op_log(op, LOG_INFO, NULL, "endpoint %s: %s", endpoint_type_to_string(o->type), o->message);
+                        continue;
+                }
+                daemon_raise(op->dc, o->ok ? EVENT_ENDPOINT_UPDATED : EVENT_ENDPOINT_FAILED, op->run->epoch,
+                        o->ok ? NULL : (o->stale ? "STALE_EPOCH" : "ENDPOINT_FAILED"), op->old_primary, op->new_primary,
+                        details, "%s endpoint: %s", endpoint_type_to_string(o->type), o->message);
+        }
+        if (res->all_ok)
+                op_step(op, FAILOVER_EVENT_PHASE_OK, FAILOVER_REASON_OK, NULL);
+        else {
+                if (!stale)
+                        daemon_reconcile_endpoints_failed(op->dc, op->run->epoch);
+                op_step(op, FAILOVER_EVENT_PHASE_DEGRADED, stale ? FAILOVER_REASON_STALE_EPOCH : FAILOVER_REASON_ENDPOINT_FAILED,
+                        "%s", stale ? "an endpoint holds a newer epoch" : "an endpoint could not be updated");
+        }
+}
+
+static void op_endpoints(failover_op *op) {
+        daemon_ctx *d = op->dc->daemon;
+        char message[256];
+        int r;
+
+        op_start_repoints(op);
+        snprintf(message, sizeof(message), "%s is the new primary of %s (epoch %" PRIu64 ")",
+                server_name(op, op->new_primary), op_conf(op)->name, op->run->epoch);
+        endpoints_params p = {
+                .conf = op_conf(op),
+                .sentinel_name = d->config->sentinel.name,
+                .sentinel_zone = d->config->sentinel.zone,
+                .epoch = op->run->epoch,
+                .new_primary = op->new_primary,
+                .old_primary = op->old_primary,
+                .event = op_event(op, EVENT_FAILOVER_END),
+                .message = message,
+                .deadline_usec = op_deadline(op),
+        };
+        r = endpoints_update(d->event, &p, on_endpoints, op, &op->endpoints);
+        if (r < 0) {
+                daemon_reconcile_endpoints_failed(op->dc, op->run->epoch);
+                op_step(op, FAILOVER_EVENT_PHASE_DEGRADED, FAILOVER_REASON_ENDPOINT_FAILED, "cannot update the endpoints: %s",
+                        strerror(-r));
+        }
+}
+
+static int on_defer(sd_event_source *s, void *userdata) {
+        failover_op *op = userdata;
+        op->defer = sd_event_source_disable_unref(op->defer);
+        op_step(op, FAILOVER_EVENT_PHASE_OK, FAILOVER_REASON_OK, NULL);
+        return 0;
+}
+
+static void op_enter(failover_op *op) {
+        switch (op->run->phase) {
+        case FAILOVER_PHASE_DETECT:
+                op_step(op, FAILOVER_EVENT_PHASE_OK, FAILOVER_REASON_OK, NULL);
+                break;
+        case FAILOVER_PHASE_ELECT:
+                op_elect(op);
+                break;
+        case FAILOVER_PHASE_PRE_HOOKS:
+                op_pre_hooks(op);
+                break;
+        case FAILOVER_PHASE_FENCE:
+                op_fence(op);
+                break;
+        case FAILOVER_PHASE_SELECT:
+                op_select(op);
+                break;
+        case FAILOVER_PHASE_CATCH_UP:
+                op_catch_up(op);
+                break;
+        case FAILOVER_PHASE_PROMOTE:
+                op_promote(op);
+                break;
+        case FAILOVER_PHASE_ENDPOINTS:
+                op_endpoints(op);
+                break;
+        case FAILOVER_PHASE_REPOINT_REPLICAS:
+                op_repoints_maybe_done(op);
+                break;
+        default:
+                break;
+        }
+}
+
+/* The control reply of a finished run. */
+static void op_reply(failover_op *op, json_object *run_json, const char *text) {
+        failover_run *run = op->run;
+        json_object *res;
+
+        if (!op->client)
+                return;
+        if (run->result == FAILOVER_RESULT_OK) {
+                res = json_object_new_object();
+                json_object_object_add(res, "cluster", json_object_new_string(op_conf(op)->name));
+                json_object_object_add(res, "epoch", json_object_new_uint64(run->epoch));
+                json_object_object_add(res, "old_primary", json_object_new_string(server_name(op, op->old_primary)));
+                json_object_object_add(res, "new_primary", json_object_new_string(server_name(op, op->new_primary)));
+                json_object_object_add(res, "result", json_object_new_string(failover_result_to_string(run->result)));
+                json_object_object_add(res, "run", json_object_get(run_json));
+                _cleanup_free_ char *all = NULL;
+                if (asprintf(&all, "%s is the primary of %s (epoch %" PRIu64 ")\n%s", server_name(op, op->new_primary),
+                            op_conf(op)->name, run->epoch, text) < 0)
+                        all = NULL;
+                json_object_object_add(res, "text", json_object_new_string(all ? all : text));
+                (void) control_client_reply(op->client, res);
+        } else
+                (void) control_client_reply_error(op->client,
+                        run->result == FAILOVER_RESULT_DEGRADED || run->result == FAILOVER_RESULT_FAILED ? CONTROL_ERROR_FAILED
+                                                                                                     : CONTROL_ERROR_REFUSED,
+                        "%s %s: %s%s%s", failover_op_kind_to_string(op->kind), failover_result_to_string(run->result),
+                        failover_reason_to_string(run->reason), run->message ? ": " : "", run->message ? run->message : "");
+        op->client = control_client_unref(op->client);
+}
+
+static void op_release(failover_op *op) {
+        daemon_cluster *dc = op->dc;
+        /* A failed automatic attempt is not retried at once: the same causes would fail it again. */
+        if (op->kind == FAILOVER_OP_FAILOVER && !op->run->manual &&
+                (op->run->result == FAILOVER_RESULT_FAILED || op->run->result == FAILOVER_RESULT_ABORTED) &&
+                op->run->reason != FAILOVER_REASON_PRIMARY_RETURNED)
+                dc->retry_after_usec = op_now(op) + op->run->timeout_usec;
+        if (dc->op == op)
+                dc->op = NULL;
+        failover_op_free(op);
+        /* What the run left behind is seen afresh: every server probed now, every mismatch reported. */
+        monitor_forget_mismatches(dc->monitor);
+        (void) monitor_probe_now(dc->monitor);
+        daemon_cluster_changed(dc);
+}
+
+static int on_release(sd_event_source *s, void *userdata) {
+        failover_op *op = userdata;
+        op->defer = sd_event_source_disable_unref(op->defer);
+        op_release(op);
+        return 0;
+}
+
+/* Frees the op from the loop, never from inside a handler of one of its own objects. */
+static void op_release_later(failover_op *op) {
+        op->defer = sd_event_source_disable_unref(op->defer);
+        if (sd_event_add_defer(op->dc->daemon->event, &op->defer, on_release, op) < 0)
+                op_release(op); /* out of memory: the handlers tolerate being freed */
+}
+
+static void on_unfenced(server_action *a, const server_action_result *res, void *userdata) {
+        failover_op *op = userdata;
+
+        if (res->code == SERVER_ACTION_OK)
+                op_log(op, LOG_NOTICE, NULL, "%s is writable again: the %s did not happen",
+                        server_name(op, op->old_primary), failover_op_kind_to_string(op->kind));
+        else
+                daemon_raise(op->dc, EVENT_TOPOLOGY_MISMATCH, op->run->epoch, "UNFENCE_FAILED", op->old_primary,
+                        TOPOLOGY_NONE, NULL,
+                        "%s stays read-only: making it writable again after the failed %s failed: %s; the cluster has no writable primary",
+                        server_name(op, op->old_primary), failover_op_kind_to_string(op->kind), res->message);
+        op_release_later(op);
+}
+
+static void op_finish(failover_op *op) {
+        failover_run *run = op->run;
+        daemon_ctx *d = op->dc->daemon;
+        json_object *run_json = NULL, *inputs;
+        _cleanup_free_ char *text = NULL;
+        bool ok = run->result == FAILOVER_RESULT_OK || run->result == FAILOVER_RESULT_DEGRADED;
+        sentinel_event ev = op_event(op, ok ? EVENT_FAILOVER_END : EVENT_FAILOVER_FAILED);
+
+        op->finished = true;
+        if (op->timer)
+                (void) sd_event_source_set_enabled(op->timer, SD_EVENT_OFF);
+        (void) failover_run_to_json(run, &run_json);
+        (void) failover_run_format(run, &text);
+
+        inputs = json_object_new_object();
+        json_object_object_add(inputs, "kind", json_object_new_string(failover_op_kind_to_string(op->kind)));
+        json_object_object_add(inputs, "run", json_object_get(run_json));
+        daemon_audit_epoch(d, op_conf(op)->name, run->epoch, op->kind == FAILOVER_OP_FAILOVER ? "failover-run" : "switchover-run",
+                failover_reason_to_string(run->reason), inputs);
+
+        json_object *details = json_object_new_object();
+        json_object_object_add(details, "result", json_object_new_string(failover_result_to_string(run->result)));
+        json_object_object_add(details, "lossy", json_object_new_boolean(run->lossy));
+        if (run->lossy_why)
+                json_object_object_add(details, "lossy_why", json_object_new_string(run->lossy_why));
+        json_object_object_add(details, "failed_phase",
+                run->failed_phase >= 0 ? json_object_new_string(failover_phase_to_string(run->failed_phase)) : NULL);
+        json_object_object_add(details, "elect_to_end_ms",
+                json_object_new_int64(run->phases[FAILOVER_PHASE_ELECT].entered
+                                ? (int64_t) ((run->ended_usec - run->phases[FAILOVER_PHASE_ELECT].start_usec) / USEC_PER_MSEC)
+                                : 0));
+        if (ok)
+                daemon_raise(op->dc, ev, run->epoch, run->result == FAILOVER_RESULT_DEGRADED ? failover_reason_to_string(run->reason) : NULL,
+                        op->old_primary, op->new_primary, details, "%s of %s %s: %s is the primary (epoch %" PRIu64 ")%s%s%s%s",
+                        failover_op_kind_to_string(op->kind), op_conf(op)->name,
+                        run->result == FAILOVER_RESULT_OK ? "done" : "done, DEGRADED", server_name(op, op->new_primary),
+                        run->epoch, run->lossy ? "; LOSSY: " : "", run->lossy ? run->lossy_why : "",
+                        run->result == FAILOVER_RESULT_DEGRADED && run->message ? "; " : "",
+                        run->result == FAILOVER_RESULT_DEGRADED && run->message ? run->message : "");
+        else
+                daemon_raise(op->dc, ev, run->epoch, failover_reason_to_string(run->reason), op->old_primary,
+                        run->new_primary ? op->new_primary : TOPOLOGY_NONE, details, "%s of %s %s in %s: %s%s%s",
+                        failover_op_kind_to_string(op->kind), op_conf(op)->name, failover_result_to_string(run->result),
+                        failover_phase_to_string(run->failed_phase), failover_reason_to_string(run->reason),
+                        run->message ? ": " : "", run->message ? run->message : "");
+        op_reply(op, run_json, text ? text : "");
+        json_object_put(run_json);
+
+        /* Before the promotion committed, the old primary goes back to what it was if we touched it. */
+        if (!ok && op->old_fenced && !failover_phase_is_committed(run->failed_phase)) {
+                server_action *a = op_action(op, op->old_primary);
+                if (a && !server_action_is_running(a) &&
+                        server_action_unfence(a, op_semi_flag(op), op_now(op) + 5 * USEC_PER_SEC, on_unfenced, op) >= 0) {
+                        op->unfencing = true;
+                        return;
+                }
+                daemon_raise(op->dc, EVENT_TOPOLOGY_MISMATCH, run->epoch, "UNFENCE_FAILED", op->old_primary, TOPOLOGY_NONE,
+                        NULL, "%s stays read-only: cannot start making it writable again", server_name(op, op->old_primary));
+        }
+        op_release_later(op);
+}
+
+void failover_op_on_update(failover_op *op) {
+        const server_status *s;
+
+        if (op->finished || op->kind != FAILOVER_OP_FAILOVER || failover_phase_is_committed(op->run->phase))
+                return;
+        s = monitor_server_status(op->dc->monitor, op->old_primary);
+        if (s && s->reachable && s->started_usec >= op->run->started_usec)
+                op_step(op, FAILOVER_EVENT_PRIMARY_RETURNED, FAILOVER_REASON_PRIMARY_RETURNED,
+                        "%s answered a probe again", server_name(op, op->old_primary));
+}
+
+failover_op *failover_op_free(failover_op *op) {
+        if (!op)
+                return NULL;
+        if (op->actions)
+                for (size_t i = 0; i < op->n_servers; i++)
+                        server_action_free(op->actions[i]);
+        free(op->actions);
+        hook_pre_cancel(op->pre);
+        endpoints_op_free(op->endpoints);
+        sd_event_source_disable_unref(op->timer);
+        sd_event_source_disable_unref(op->defer);
+        control_client_unref(op->client);
+        candidate_selection_free(op->selection);
+        json_object_put(op->decision);
+        failover_run_free(op->run);
+        gtid_list_done(&op->catch_up_target);
+        gtid_list_done(&op->new_binlog_pos);
+        free(op->new_binlog_state);
+        free(op->repoint_errors);
+        free(op);
+        return NULL;
+}
+
+int failover_op_start(daemon_cluster *dc, failover_op_request *req) {
+        const cluster_conf *c = dc->conf;
+        failover_op *op = NULL;
+        uint64_t now = 0;
+        int r;
+
+        if (dc->op || req->old_primary >= c->n_servers || req->new_primary >= c->n_servers) {
+                r = dc->op ? -EBUSY : -EINVAL;
+                goto fail;
+        }
+        op = calloc(1, sizeof(*op));
+        if (!op) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        op->dc = dc;
+        op->kind = req->kind;
+        op->old_primary = req->old_primary;
+        op->new_primary = req->new_primary;
+        op->selection = TAKE_PTR(req->selection);
+        op->decision = TAKE_PTR(req->decision);
+        op->client = TAKE_PTR(req->client);
+        op->n_servers = c->n_servers;
+        op->actions = calloc(c->n_servers, sizeof(*op->actions));
+        if (!op->actions) {
+                r = -ENOMEM;
+                goto fail_op;
+        }
+        (void) sd_event_now(dc->daemon->event, CLOCK_MONOTONIC, &now);
+        uint64_t detected = req->detected_usec && req->detected_usec <= now ? req->detected_usec : now;
+        r = failover_run_new(c, c->servers[req->old_primary].name, req->manual, req->forced, detected,
+                timefmt_now_realtime_usec() - (now - detected), &op->run);
+        if (r < 0)
+                goto fail_op;
+        op->run->switchover = op->kind == FAILOVER_OP_SWITCHOVER;
+        if (req->timeout_ms > 0)
+                op->run->timeout_usec = req->timeout_ms * USEC_PER_MSEC;
+
+        /* Semi-sync follows the primary role: the new primary runs it if the old one had it enabled. */
+        const server_status *old = op->kind == FAILOVER_OP_FAILOVER ? monitor_last_good(dc->monitor, req->old_primary)
+                                                                    : monitor_server_status(dc->monitor, req->old_primary);
+        op->semi_sync = old && old->have_variables && old->semi_sync_master_enabled;
+        if (op->kind == FAILOVER_OP_FAILOVER && old && old->have_variables)
+                (void) failover_run_set_text(&op->run->old_primary_gtid, GTID_TEXT(&old->gtid_binlog_pos));
+
+        dc->op = op;
+        daemon_cluster_changed(dc);
+        /* Start from the loop: the caller may be inside a monitor callback. */
+        r = sd_event_add_defer(dc->daemon->event, &op->defer, on_defer, op);
+        if (r < 0) {
+                dc->op = NULL;
+                goto fail_op;
+        }
+        return 0;
+
+fail_op:
+        failover_op_free(op);
+        return r;
+fail:
+        candidate_selection_free(req->selection);
+        json_object_put(req->decision);
+        control_client_unref(req->client);
+        req->selection = NULL;
+        req->decision = NULL;
+        req->client = NULL;
+        return r;
+}

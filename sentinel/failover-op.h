@@ -1,0 +1,67 @@
+/* The failover engine: one running failover or switchover of one cluster, driven through the phases of
+ * failover-plan.h (detect, elect, pre-hooks, fence, select, catch-up, promote, endpoints,
+ * repoint-replicas) by the database actions of server-action.h, the pre hooks of hook.h and the
+ * endpoints of endpoints.h, every phase under its deadline.
+ *
+ * The daemon decides whether to start one (failover-trigger.c); from then on this module owns the run
+ * until it ends, logs and audits every step once with the cluster and epoch, pages failover-* /
+ * switchover-* / fenced / endpoint-*, persists the new primary with its epoch before it promotes (a
+ * crash between the two leaves a known primary that is still a replica, never a second promotion) and
+ * answers the operator's control request when there is one.
+ *
+ * Single-sentinel election: with no peers the vote is the sentinel's own, persisted (fsync) before the
+ * run goes on; a configuration with peers never gets here (the trigger refuses QUORUM_LOST until the
+ * peer protocol exists). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "candidate.h"
+#include "control-server.h"
+
+struct daemon_cluster;
+
+typedef struct failover_op failover_op;
+
+typedef enum failover_op_kind {
+        FAILOVER_OP_FAILOVER,
+        FAILOVER_OP_SWITCHOVER,
+        _FAILOVER_OP_KIND_MAX,
+} failover_op_kind;
+
+/* What to run. Everything marked "taken" belongs to the op from failover_op_start() on, also when it
+ * fails. */
+typedef struct failover_op_request {
+        failover_op_kind kind;
+        size_t old_primary; /* index into the cluster's servers */
+        size_t new_primary; /* the chosen candidate */
+        bool manual;        /* sentinelctl failover / switchover */
+        bool forced;        /* --force */
+        uint64_t detected_usec;          /* CLOCK_MONOTONIC start of detect (first failed probe) */
+        candidate_selection *selection;  /* taken; failover only (NULL for a switchover) */
+        json_object *decision;           /* taken: the decision or check JSON, for the audit record */
+        control_client *client;          /* taken (a reference): answered when the run ends; NULL */
+        uint64_t timeout_ms;             /* 0: failover.timeout_ms */
+} failover_op_request;
+
+/* Starts the run on dc (dc->op is set); the first phases run from the event loop. 0, or a negative
+ * errno with nothing started (the request's taken parts freed, the client not answered). */
+int failover_op_start(struct daemon_cluster *dc, failover_op_request *req);
+
+/* The monitor took in a result: a failed primary that answers before the promotion commits aborts the
+ * run (PRIMARY_RETURNED). */
+void failover_op_on_update(failover_op *op);
+
+/* Cancels everything the run has in flight without any report and frees it (daemon shutdown). */
+failover_op *failover_op_free(failover_op *op);
+
+/* "failover" or "switchover". */
+const char *failover_op_kind_to_string(failover_op_kind k);
+
+/* The kind of a running op. */
+failover_op_kind failover_op_get_kind(const failover_op *op);
+
+/* The run's epoch (0 before the election). */
+uint64_t failover_op_get_epoch(const failover_op *op);
