@@ -261,6 +261,18 @@ static void monitor_snapshot_last_good(monitor *m, size_t primary) {
         m->last_good_usec = m->servers[primary].status.finished_usec;
 }
 
+/* A replica's result that shows the primary alive (its IO thread connected to it) is as good as one
+ * taken at the primary's last good probe, and newer. */
+static void monitor_keep_last_good(monitor_server *s) {
+        server_status copy = {};
+
+        if (server_status_copy(&s->status, &copy) < 0)
+                return;
+        server_status_done(&s->last_good);
+        s->last_good = copy;
+        s->have_last_good = true;
+}
+
 static void on_probe(probe *p, const server_status *status, void *userdata) {
         monitor_server *s = userdata;
         monitor *m = s->monitor;
@@ -279,6 +291,9 @@ static void on_probe(probe *p, const server_status *status, void *userdata) {
         (void) monitor_rebuild(m);
         if (status->reachable && m->topology && m->topology->primary == s->index)
                 monitor_snapshot_last_good(m, s->index);
+        else if (status->reachable && m->topology && m->topology->primary != TOPOLOGY_NONE &&
+                m->topology->servers[s->index].primary_io_connected)
+                monitor_keep_last_good(s); /* its IO thread read from the primary: taken while it lived */
         monitor_sdown_changed(m, s->index, t);
         if (m->cb.on_update)
                 m->cb.on_update(m, m->userdata);

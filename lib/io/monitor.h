@@ -90,10 +90,11 @@ int monitor_probe_now(monitor *m);
  * a failover, during which the transitional ones were not paged). */
 void monitor_forget_mismatches(monitor *m);
 
-/* Server i's probe as it stood when the cluster's primary last answered a probe (a copy taken at
- * each of the primary's good probes; the primary's own is that probe): what a failover judges the
- * replicas by, since their later probes see the primary gone. NULL before the first such snapshot,
- * or when server i had no result then. */
+/* Server i's last probe taken while the cluster's primary was alive: a copy of every server's latest
+ * probe taken at each of the primary's good probes (the primary's own is that probe), replaced by a
+ * newer probe of a replica whose IO thread was then connected to the primary. What a failover judges
+ * the replicas by, since their later probes see the primary gone. NULL before the first, or when
+ * server i had no result then. */
 const server_status *monitor_last_good(const monitor *m, size_t i);
 
 /* The server whose good probe the snapshots of monitor_last_good() belong to (TOPOLOGY_NONE before

@@ -108,7 +108,8 @@ mon_cleanup() {
 }
 
 # mon_cluster_block NAME: a cluster over the harness's servers db-1..db-N (zones zone-1..N), the
-# probe and fencing timings of the monitor tests, and the recording hook for every event
+# probe and fencing timings of the monitor tests, and the recording hook for every event;
+# automatic failover unless MON_AUTO=false (the monitor tests watch a dead primary stay dead)
 mon_cluster_block() {
   local i h p sep
   cat <<BLOCK
@@ -129,6 +130,7 @@ BLOCK
   cat <<BLOCK
     );
     probe = { interval_ms = 200; timeout_ms = 200; down_after_ms = 1000; };
+    failover = { auto = ${MON_AUTO:-true}; };
     fencing = { self_fence_after_ms = 600; };
     hooks = ( { command = "$MON_DIR/hook"; events = [ "*" ]; timeout_ms = 5000; } );
   }

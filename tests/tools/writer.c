@@ -920,6 +920,9 @@ static bool run_find_primary(run_state *s) {
                                 "\n",
                                 p->at_ms, p->address, s->next_id);
         }
+        if (s->repeats && !o->quiet)
+                fprintf(stderr, "writer: (the previous error %" PRIu64 " more times)\n", s->repeats);
+        s->repeats = 0;
         s->last_printed[0] = '\0';
         return true;
 }
