@@ -199,8 +199,9 @@ static char server_need(const daemon_cluster *dc, const topology *t, size_t i) {
         const server_status *st = monitor_server_status(dc->monitor, i);
         const topology_server *ts = &t->servers[i];
 
-        if (i == t->primary || !st || !st->reachable || !st->have_variables || !st->have_replication)
-                return 0;
+        if (i == t->primary || !st || !st->reachable || !st->have_variables || !st->have_replication ||
+                st->started_usec <= dc->op_ended_usec)
+                return 0; /* a probe from before the last run ended shows what that run changed */
         if (ts->writable && ts->role != SERVER_ROLE_REPLICA)
                 return 'r'; /* takes writes beside the primary: fence it by rejoining it */
         if (ts->role == SERVER_ROLE_FENCED)

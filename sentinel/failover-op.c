@@ -225,8 +225,13 @@ static void op_step(failover_op *op, failover_event ev, failover_reason reason, 
         }
         if (message[0] && (op->run->reason != FAILOVER_REASON_OK) && !op->run->message)
                 (void) failover_run_set_text(&op->run->message, message);
-        if (ev == FAILOVER_EVENT_TICK || ev == FAILOVER_EVENT_PRIMARY_RETURNED || ev == FAILOVER_EVENT_ABORT)
+        if (ev == FAILOVER_EVENT_TICK || ev == FAILOVER_EVENT_PRIMARY_RETURNED || ev == FAILOVER_EVENT_ABORT) {
+                /* A fence cut short may have reached the server: undo it when the run ends. */
+                if (before == FAILOVER_PHASE_FENCE && op->actions[op->old_primary] &&
+                        server_action_is_running(op->actions[op->old_primary]))
+                        op->old_fenced = true;
                 op_cancel_phase(op, before);
+        }
         if (op->run->phase == FAILOVER_PHASE_DONE || op->run->phase == FAILOVER_PHASE_FAILED) {
                 op_finish(op);
                 return;
@@ -685,6 +690,7 @@ static void op_release(failover_op *op) {
                 dc->retry_after_usec = op_now(op) + op->run->timeout_usec;
         if (dc->op == op)
                 dc->op = NULL;
+        dc->op_ended_usec = op_now(op);
         failover_op_free(op);
         /* What the run left behind is seen afresh: every server probed now, every mismatch reported. */
         monitor_forget_mismatches(dc->monitor);

@@ -212,6 +212,67 @@ static void evaluate_down(daemon_cluster *dc, size_t primary) {
         decision_done(&x);
 }
 
+/* A promotion that was interrupted (the sentinel crashed after recording the new primary and before
+ * promoting it, or the promotion failed): the known primary of a failover epoch is alive, read-only,
+ * still a replica of a configured server that is down, and nothing else is writable. It was chosen and
+ * checked in that epoch; finish its promotion in a new one. An operator's read-only primary (no
+ * replication) is not this: it stays as the operator left it. */
+static bool evaluate_resume(daemon_cluster *dc, const topology *t) {
+        const cluster_conf *c = dc->conf;
+        const monitor *m = dc->monitor;
+        uint64_t config_epoch = 0, now = loop_now(dc);
+        size_t p = t->primary, from;
+        const server_status *st;
+        int r;
+
+        if (p == TOPOLOGY_NONE || !t->primary_from_state || now < dc->retry_after_usec ||
+                daemon_cluster_maintenance(dc, NULL) || !c->failover.automatic)
+                return false;
+        if (state_get_cluster_primary(dc->daemon->state, c->name, NULL, &config_epoch) <= 0 || config_epoch == 0)
+                return false;
+        st = monitor_server_status(m, p);
+        if (!st || !st->reachable || !st->have_variables || !st->read_only || !st->have_replication ||
+                st->started_usec <= dc->op_ended_usec)
+                return false; /* (a probe from before the last run ended shows what that run changed) */
+        from = t->servers[p].follows;
+        if (from == TOPOLOGY_NONE || from == p || another_writable(dc, p, p) != TOPOLOGY_NONE)
+                return false;
+        const sdown_tracker *sd = monitor_sdown(m, from);
+        if (!sd || !sdown_is_down(sd))
+                return false;
+
+        json_object *j = json_object_new_object();
+        json_object_object_add(j, "kind", json_object_new_string("failover"));
+        json_object_object_add(j, "resume", json_object_new_boolean(true));
+        json_object_object_add(j, "go", json_object_new_boolean(true));
+        json_object_object_add(j, "reason", json_object_new_string("OK"));
+        json_object_object_add(j, "primary", json_object_new_string(c->servers[from].name));
+        json_object_object_add(j, "candidate", json_object_new_string(c->servers[p].name));
+        json_object_object_add(j, "config_epoch", json_object_new_uint64(config_epoch));
+        json_object_object_add(j, "at", json_object_new_uint64(timefmt_now_realtime_usec()));
+        json_object_object_add(j, "text",
+                json_object_new_string("resuming an interrupted promotion: the recorded primary is still a read-only replica"));
+        remember_decision(dc, j);
+        log_fields_full(LOG_WARNING,
+                &(log_fields){ .cluster = c->name, .has_epoch = true, .epoch = config_epoch, .event = _EVENT_INVALID,
+                        .reason = "RESUME" },
+                "%s is the recorded primary of epoch %" PRIu64 " but still a read-only replica of %s, which is down: "
+                "finishing its promotion",
+                c->servers[p].name, config_epoch, c->servers[from].name);
+        failover_op_request req = {
+                .kind = FAILOVER_OP_FAILOVER,
+                .old_primary = from,
+                .new_primary = p,
+                .detected_usec = sd->failing ? sd->failing_since_usec : 0,
+                .decision = j,
+        };
+        r = failover_op_start(dc, &req);
+        if (r < 0)
+                log_fields_full(LOG_ERR, &(log_fields){ .cluster = c->name, .event = _EVENT_INVALID },
+                        "cannot start finishing the promotion: %s", strerror(-r));
+        return r >= 0;
+}
+
 void daemon_cluster_evaluate(daemon_cluster *dc) {
         const topology *t = monitor_topology(dc->monitor);
         const cluster_conf *c = dc->conf;
@@ -227,6 +288,8 @@ void daemon_cluster_evaluate(daemon_cluster *dc) {
                 return;
         }
         dc->odown = false;
+        if (evaluate_resume(dc, t))
+                return;
         if (dc->refusing) {
                 dc->refusing = false;
                 failover_pager_clear(&dc->pager);
