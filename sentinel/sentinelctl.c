@@ -40,6 +40,9 @@ static void help(void) {
                "  -h, --help          show this help\n"
                "  -V, --version       show the version\n"
                "\n"
+               "--dry-run prints the plan and every check, changes nothing, and exits 1 when the\n"
+               "operation would be refused.\n"
+               "\n"
                "Exit status: 0 success, 1 refused or failed, 2 usage or configuration error,\n"
                "3 the daemon could not be reached.\n",
                 SENTINEL_DEFAULT_CONFIG);
