@@ -127,11 +127,12 @@ static void on_monitor_event(monitor *m, const monitor_event *ev, void *userdata
         /* While a failover or switchover runs, the servers pass through states that disagree with the
          * topology on purpose (a primary still read-only, replicas following the old one): not paged;
          * what is left when it ends is reported then (failover-op.c forgets what was seen). */
-        if (dc->op && (ev->cleared || ev->event == EVENT_TOPOLOGY_MISMATCH || ev->event == EVENT_ERRANT)) {
+        if ((dc->op || dc->settling) &&
+                (ev->cleared || ev->event == EVENT_TOPOLOGY_MISMATCH || ev->event == EVENT_ERRANT)) {
                 log_fields_full(LOG_DEBUG,
                         &(log_fields){ .cluster = c->name, .has_epoch = true, .epoch = epoch, .event = _EVENT_INVALID,
                                 .reason = ev->reason },
-                        "during the %s: %s", failover_op_kind_to_string(failover_op_get_kind(dc->op)), ev->message);
+                        "%s: %s", dc->op ? "during a run" : "right after a run", ev->message);
                 return;
         }
         if (ev->cleared) {
@@ -157,6 +158,11 @@ static void on_monitor_event(monitor *m, const monitor_event *ev, void *userdata
 static void on_monitor_update(monitor *m, void *userdata) {
         daemon_cluster *dc = userdata;
 
+        if (dc->settling && !dc->op && monitor_all_probed_since(m, dc->op_ended_usec)) {
+                /* Every server has been probed since the run ended: report what disagrees now. */
+                dc->settling = false;
+                (void) monitor_forget_mismatches(m);
+        }
         daemon_adopt_primary(dc);
         daemon_cluster_evaluate(dc);
         daemon_cluster_changed(dc);

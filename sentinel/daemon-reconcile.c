@@ -279,7 +279,8 @@ static void on_endpoints_retried(endpoints_op *op, const endpoints_result *res, 
         const topology *t = monitor_topology(dc->monitor);
         size_t primary = t ? t->primary : TOPOLOGY_NONE;
 
-        rc->endpoints = endpoints_op_free(rc->endpoints);
+        bool done = res->all_ok || res->any_stale;
+
         for (size_t k = 0; k < res->n; k++) {
                 const endpoint_outcome *o = &res->outcomes[k];
                 if (o->ok && !o->skipped)
@@ -292,7 +293,8 @@ static void on_endpoints_retried(endpoints_op *op, const endpoints_result *res, 
                                 "%s endpoint still failing (retrying every %llu s): %s", endpoint_type_to_string(o->type),
                                 (unsigned long long) (RECONCILE_ENDPOINT_RETRY_USEC / USEC_PER_SEC), o->message);
         }
-        if (res->all_ok || res->any_stale) {
+        rc->endpoints = endpoints_op_free(rc->endpoints); /* res lived in it */
+        if (done) {
                 rc->endpoints_epoch = 0;
                 return;
         }

@@ -36,6 +36,7 @@ typedef struct daemon_cluster {
         uint64_t last_failover_usec; /* CLOCK_MONOTONIC of the last promotion in this boot; 0 */
         uint64_t retry_after_usec;   /* an automatic run failed: no new one before this (monotonic) */
         uint64_t op_ended_usec;      /* when the last run ended: older probes describe the cluster before it */
+        bool settling;               /* a run ended and not every server was probed since: mismatches wait */
         sd_event_source *maintenance_timer;
         struct reconcile_state *reconcile; /* daemon-reconcile.c */
 } daemon_cluster;

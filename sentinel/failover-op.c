@@ -517,6 +517,13 @@ static void on_repointed(server_action *a, const server_action_result *res, void
         op_repoints_maybe_done(op);
 }
 
+/* Whether server i is a replica by its latest probe (then a repoint keeps its slave position; what
+ * is not a replica must pass the rejoin's history check first). */
+static bool op_is_plain_replica(const failover_op *op, size_t i) {
+        const topology *t = monitor_topology(op->dc->monitor);
+        return t && i < t->n_servers && t->servers[i].role == SERVER_ROLE_REPLICA;
+}
+
 /* Every other replica follows the new primary, and after a switchover the old primary too; started as
  * soon as the promotion commits (a semi-sync primary stalls until a replica acks), finished in
  * repoint-replicas. The failed primary of a failover is not here: it rejoins when it returns. */
@@ -539,7 +546,9 @@ static void op_start_repoints(failover_op *op) {
                 a = op_action(op, i);
                 if (!a)
                         r = -ENOMEM;
-                else if (i == op->old_primary)
+                else if (i == op->old_primary || !op_is_plain_replica(op, i))
+                        /* the old primary, and any server that is not a plain replica (a diverged one
+                         * left read-only, a fenced or a writable one): only with the history check */
                         r = server_action_rejoin(a, &src, &hist, deadline, on_repointed, op);
                 else
                         r = server_action_repoint(a, &src, deadline, on_repointed, op);
@@ -555,9 +564,9 @@ static void op_start_repoints(failover_op *op) {
 
 static void on_endpoints(endpoints_op *e, const endpoints_result *res, void *userdata) {
         failover_op *op = userdata;
-        bool stale = res->any_stale;
+        bool stale = res->any_stale, all_ok = res->all_ok;
 
-        op->endpoints = endpoints_op_free(op->endpoints);
+        /* res lives in the endpoints op: free that only once done with res. */
         for (size_t k = 0; k < res->n; k++) {
                 const endpoint_outcome *o = &res->outcomes[k];
                 json_object *details = json_object_new_object();
@@ -573,7 +582,8 @@ static void on_endpoints(endpoints_op *e, const endpoints_result *res, void *use
                         o->ok ? NULL : (o->stale ? "STALE_EPOCH" : "ENDPOINT_FAILED"), op->old_primary, op->new_primary,
                         details, "%s endpoint: %s", endpoint_type_to_string(o->type), o->message);
         }
-        if (res->all_ok)
+        op->endpoints = endpoints_op_free(op->endpoints);
+        if (all_ok)
                 op_step(op, FAILOVER_EVENT_PHASE_OK, FAILOVER_REASON_OK, NULL);
         else {
                 if (!stale)
@@ -692,8 +702,9 @@ static void op_release(failover_op *op) {
                 dc->op = NULL;
         dc->op_ended_usec = op_now(op);
         failover_op_free(op);
-        /* What the run left behind is seen afresh: every server probed now, every mismatch reported. */
-        monitor_forget_mismatches(dc->monitor);
+        /* What the run left behind is judged by probes taken after it: every server is probed now,
+         * and mismatches are reported once all of them answered (daemon-events.c). */
+        dc->settling = true;
         (void) monitor_probe_now(dc->monitor);
         daemon_cluster_changed(dc);
 }

@@ -173,8 +173,10 @@ static int merge_max(const gtid_list *a, const gtid_list *b, gtid_list *ret) {
 static int check_broken(selector *x, size_t i, const server_replication *now) {
         const server_replication *then = row_to_old(x, x->last_good[i]);
 
+        /* An SQL thread stopped without an error (an operator's STOP SLAVE SQL_THREAD, a delayed replica)
+         * is not broken: it is behind by an unknown amount, which the lag check refuses (LAGGING). */
         if (then && answered(x->last_good[i]) &&
-                (then->io_running != REPLICA_IO_YES || !then->sql_running || then->last_sql_errno != 0)) {
+                (then->io_running != REPLICA_IO_YES || then->last_sql_errno != 0)) {
                 char err[64] = "";
 
                 if (then->last_sql_errno != 0)
@@ -207,6 +209,7 @@ static int check_lag(selector *x, size_t i) {
                         !x->last_good[i]             ? "no probe of it then"
                         : !answered(x->last_good[i]) ? "it did not answer then"
                         : !then                      ? "no connection to it then"
+                        : !then->sql_running         ? "its SQL thread was stopped"
                                                      : "Seconds_Behind_Master NULL");
                 return x->r;
         }

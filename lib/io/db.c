@@ -480,6 +480,11 @@ static int db_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata
                 ready |= MYSQL_WAIT_WRITE;
         if (revents & EPOLLPRI)
                 ready |= MYSQL_WAIT_EXCEPT;
+        /* The connector may close this socket inside db_cont() (a failed connect): drop our epoll
+         * watch first. Removing it after the close fails with EBADF, and when a forked hook still
+         * holds a copy of the descriptor the stale epoll entry outlives our source (sd-event then
+         * aborts on it). db_advance() watches the connector's socket afresh. */
+        c->io_source = sd_event_source_disable_unref(c->io_source);
         db_advance(c, db_cont(c, ready));
         return 0;
 }
@@ -493,8 +498,10 @@ static int db_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 db_error_set(&c->error, PROBE_RESOLVE, 0, ETIMEDOUT,
                         "resolving '%s' took longer than the deadline", c->host);
                 db_deliver(c);
-        } else if (usec < c->deadline_usec)
+        } else if (usec < c->deadline_usec) {
+                c->io_source = sd_event_source_disable_unref(c->io_source); /* as in db_on_io() */
                 db_advance(c, db_cont(c, MYSQL_WAIT_TIMEOUT)); /* the connector's own timeout: it decides */
+        }
         else {
                 c->timed_out = true;
                 if (db_finish_now(c))

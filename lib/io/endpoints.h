@@ -89,8 +89,8 @@ typedef struct endpoints_result {
 } endpoints_result;
 
 /* Called once, from the event loop (never from endpoints_update() itself), when every endpoint has
- * ended or at the deadline. res and what it points to are valid during the call only. The handler
- * may free op and start others. */
+ * ended or at the deadline. res and what it points to live in op: valid during the call only, and
+ * only until op is freed. The handler may free op (once done with res) and start others. */
 typedef void (*endpoints_handler)(endpoints_op *op, const endpoints_result *res, void *userdata);
 
 /* Starts repointing every endpoint of p->conf at server p->new_primary (see above) on e; handler gets

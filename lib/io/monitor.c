@@ -414,8 +414,16 @@ int monitor_probe_now(monitor *m) {
         return r;
 }
 
-void monitor_forget_mismatches(monitor *m) {
+int monitor_forget_mismatches(monitor *m) {
         seen_clear(m);
+        return m->n_reported > 0 ? monitor_rebuild(m) : 0;
+}
+
+bool monitor_all_probed_since(const monitor *m, uint64_t usec) {
+        for (size_t i = 0; i < m->n_servers; i++)
+                if (!m->servers[i].have_status || m->servers[i].status.started_usec <= usec)
+                        return false;
+        return true;
 }
 
 const server_status *monitor_last_good(const monitor *m, size_t i) {

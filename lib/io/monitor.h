@@ -86,9 +86,12 @@ bool monitor_primary_sdown(const monitor *m);
  * first error. */
 int monitor_probe_now(monitor *m);
 
-/* Forgets which mismatches were reported, so the next rebuild reports every current one again (after
- * a failover, during which the transitional ones were not paged). */
-void monitor_forget_mismatches(monitor *m);
+/* Forgets which mismatches were reported and rebuilds, reporting every current one again (after a
+ * failover, during which the transitional ones were not paged). 0 or a negative errno. */
+int monitor_forget_mismatches(monitor *m);
+
+/* Whether every server has a result of a probe that started after usec (CLOCK_MONOTONIC). */
+bool monitor_all_probed_since(const monitor *m, uint64_t usec);
 
 /* Server i's last probe taken while the cluster's primary was alive: a copy of every server's latest
  * probe taken at each of the primary's good probes (the primary's own is that probe), replaced by a
