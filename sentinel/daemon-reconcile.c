@@ -39,6 +39,7 @@ typedef struct reconcile_state {
         reconcile_server *servers;
         size_t n_servers;
         server_action *observe; /* of the primary, for a rejoin's history */
+        size_t observe_on;      /* the server observe was made for (the primary then) */
         size_t observe_for;     /* the server the observation is for */
         uint64_t endpoints_epoch; /* endpoints to retry at this epoch; 0: none */
         endpoints_op *endpoints;
@@ -66,6 +67,7 @@ static reconcile_state *reconcile_get(daemon_cluster *dc) {
         rc->dc = dc;
         rc->n_servers = dc->conf->n_servers;
         rc->observe_for = TOPOLOGY_NONE;
+        rc->observe_on = TOPOLOGY_NONE;
         for (size_t i = 0; i < rc->n_servers; i++)
                 rc->servers[i] = (reconcile_server){ .rc = rc, .index = i };
         dc->reconcile = rc;
@@ -175,7 +177,8 @@ static void on_observed(server_action *a, const server_action_result *res, void 
         int r;
 
         rc->observe_for = TOPOLOGY_NONE;
-        if (i >= rc->n_servers || !t || t->primary == TOPOLOGY_NONE)
+        /* Only an observation of the primary as it is now may vouch for a rejoin. */
+        if (i >= rc->n_servers || !t || t->primary == TOPOLOGY_NONE || rc->observe_on != t->primary)
                 return;
         s = &rc->servers[i];
         if (res->code != SERVER_ACTION_OK || !res->have_variables) {
@@ -242,8 +245,16 @@ static void reconcile_server_step(reconcile_state *rc, const topology *t, size_t
         /* A rejoin needs the primary's binlog state, which probes do not read: observe it first. */
         if (rc->observe_for != TOPOLOGY_NONE)
                 return;
-        if (!rc->observe && !(rc->observe = make_action(dc, t->primary)))
-                return;
+        if (rc->observe && rc->observe_on != t->primary) {
+                /* the primary changed since: observing the old one would vouch for the wrong history */
+                rc->observe = server_action_free(rc->observe);
+                rc->observe_on = TOPOLOGY_NONE;
+        }
+        if (!rc->observe) {
+                if (!(rc->observe = make_action(dc, t->primary)))
+                        return;
+                rc->observe_on = t->primary;
+        }
         if (server_action_is_running(rc->observe))
                 return;
         rc->observe_for = i;

@@ -357,7 +357,11 @@ _mdb_write_args() {
 		fi
 	else
 		a+=(--read-only=ON)
-		[ "${MDB_SEMISYNC:-0}" != 1 ] || a+=(--rpl-semi-sync-slave-enabled=ON)
+		# The wait point and timeout on every server, not only the first primary: a replica the
+		# sentinel promotes turns the master side on, and must then wait AFTER_SYNC too.
+		[ "${MDB_SEMISYNC:-0}" != 1 ] || a+=(--rpl-semi-sync-slave-enabled=ON
+			--rpl-semi-sync-master-wait-point=AFTER_SYNC
+			"--rpl-semi-sync-master-timeout=$MDB_SEMISYNC_TIMEOUT_MS")
 	fi
 	extra_all=${_MDB_UP_OPTS:-}
 	extra_i=$(_mdb_get MYSQLD_OPTS_FOR "$i")
