@@ -287,7 +287,11 @@ static void on_probe(probe *p, const server_status *status, void *userdata) {
                 s->have_status = true;
                 m->n_reported++;
         }
-        t = sdown_observe(&s->sdown, status->finished_usec, status->reachable);
+        /* A failure counts from when its probe started: the rounds start on a fixed grid, so the
+         * probe down_after_ms after the first failed one sees exactly down_after_ms of failure
+         * (counted from their ends, a slower first failure, e.g. a broken connection noticed before
+         * the refused reconnect, pushed SDOWN one whole interval later). */
+        t = sdown_observe(&s->sdown, status->reachable ? status->finished_usec : status->started_usec, status->reachable);
         (void) monitor_rebuild(m);
         if (status->reachable && m->topology && m->topology->primary == s->index)
                 monitor_snapshot_last_good(m, s->index);
