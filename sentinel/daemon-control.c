@@ -19,6 +19,7 @@ static int daemon_status(daemon_ctx *d, control_client *c, const char *only) {
 
         for (size_t i = 0; i < s->n_peers; i++)
                 status_peer_init(&peers[i], &s->peers[i]);
+        daemon_peers_status(d, peers, s->n_peers);
         status_sentinel ss = {
                 .name = s->name, .zone = s->zone, .version = SENTINEL_VERSION, .peers = peers, .n_peers = s->n_peers,
         };

@@ -40,6 +40,7 @@ static void daemon_clusters_free(daemon_cluster **clusters, size_t n) {
 }
 
 void daemon_ctx_done(daemon_ctx *d) {
+        daemon_peers_free(d);
         daemon_clusters_free(d->clusters, d->n_clusters);
         d->clusters = NULL;
         d->n_clusters = 0;
@@ -382,6 +383,9 @@ int daemon_run(daemon_ctx *d) {
                 log_error("cannot start monitoring: %s", strerror(-r));
                 return r;
         }
+        r = daemon_peers_start(d);
+        if (r < 0)
+                return r;
 
         r = sd_event_loop(d->event);
         (void) sd_notify(false, "STOPPING=1");

@@ -14,6 +14,7 @@
 #include "hook.h"
 #include "macro.h"
 #include "monitor.h"
+#include "quorum.h"
 #include "state.h"
 #include "status-json.h"
 
@@ -36,6 +37,12 @@ typedef struct daemon_cluster {
         uint64_t last_failover_usec; /* CLOCK_MONOTONIC of the last promotion in this boot; 0 */
         uint64_t retry_after_usec;   /* an automatic run failed: no new one before this (monotonic) */
         uint64_t op_ended_usec;      /* when the last run ended: older probes describe the cluster before it */
+        uint64_t quiet_until_usec;   /* COOLDOWN refusals before this are expected, not paged: another
+                                      * sentinel leads (we voted for it, adopted its configuration), or
+                                      * our lost election waits for its randomised retry */
+        uint64_t elect_after_usec;   /* with peers: the randomised start of the first election after ODOWN */
+        uint64_t not_odown_since_usec; /* with peers: since when the primary is down here but not ODOWN; 0 */
+        unsigned election_attempts;  /* failed elections in a row: lengthens the retry delay */
         bool settling;               /* a run ended and not every server was probed since: mismatches wait */
         sd_event_source *maintenance_timer;
         struct reconcile_state *reconcile; /* daemon-reconcile.c */
@@ -52,6 +59,7 @@ typedef struct daemon_ctx {
         control_server *control;
         daemon_cluster **clusters; /* one per config cluster, in config order; stable pointers */
         size_t n_clusters;
+        struct daemon_peers *peers; /* daemon-peers.c; NULL without peers */
         bool ready;        /* READY=1 was sent */
         char *status_line; /* the last STATUS= sent */
 } daemon_ctx;
@@ -129,3 +137,33 @@ int daemon_control_handler(control_server *s, control_client *c, const control_r
 /* daemon.c: re-reads the config; a bad one is refused and the old one stays. 0, or the error (logged)
  * with *ret_error set to its one line when ret_error is not NULL. */
 int daemon_reload(daemon_ctx *d, char **ret_error);
+
+typedef struct daemon_peers daemon_peers;
+
+/* daemon-peers.c: with peers configured, listens on sentinel.listen, dials every peer and sends HELLO
+ * and OPINION every 500 ms; answers vote requests, adopts newer configurations. 0 (also without
+ * peers) or a negative errno (logged). */
+int daemon_peers_start(daemon_ctx *d);
+
+/* daemon-peers.c: stops talking to the peers and frees their state. */
+void daemon_peers_free(daemon_ctx *d);
+
+/* daemon-peers.c: how many peers are configured / reachable now (this sentinel not included). */
+size_t daemon_peers_count(const daemon_ctx *d);
+size_t daemon_peers_reachable(const daemon_ctx *d);
+
+/* daemon-peers.c: fills reachable, last_seen and zone of the status peers (initialised from the config). */
+void daemon_peers_status(const daemon_ctx *d, status_peer *peers, size_t n);
+
+/* daemon-peers.c: the peers' latest opinions about dc (ret has room for daemon_peers_count()). */
+void daemon_peers_opinions(daemon_cluster *dc, quorum_opinion *ret, size_t *ret_n);
+
+/* daemon-peers.c: quorum_odown() of primary of dc over this sentinel's SDOWN and the peers' fresh
+ * opinions (window down_after_ms + 2 x interval_ms); *ret_json (may be NULL) its JSON. */
+int daemon_cluster_odown(daemon_cluster *dc, size_t primary, quorum_odown_result *ret, json_object **ret_json);
+
+/* daemon-peers.c: broadcasts VOTE_REQUEST {cluster, epoch, primary}. */
+void daemon_peers_request_votes(daemon_cluster *dc, uint64_t epoch, const char *primary);
+
+/* daemon-peers.c: broadcasts CONFIG {cluster, epoch, primary} after a promotion. */
+void daemon_peers_announce_config(daemon_cluster *dc, uint64_t epoch, const char *primary);

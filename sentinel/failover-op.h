@@ -9,9 +9,15 @@
  * crash between the two leaves a known primary that is still a replica, never a second promotion) and
  * answers the operator's control request when there is one.
  *
- * Single-sentinel election: with no peers the vote is the sentinel's own, persisted (fsync) before the
- * run goes on; a configuration with peers never gets here (the trigger refuses QUORUM_LOST until the
- * peer protocol exists). */
+ * Election: the sentinel's own vote in max(current epoch, config epoch) + 1 is persisted (fsync) first.
+ * With no peers that vote decides. With peers the elect phase is asynchronous: VOTE_REQUEST goes to
+ * every peer (daemon-peers.c), the replies come back through failover_op_on_vote_reply() and are
+ * counted by quorum_tally(); a majority of ALL configured sentinels wins the epoch and the run goes
+ * on in it; a split vote (every sentinel answered, too few grants) or the phase deadline fails the
+ * run in elect, and the next automatic attempt waits quorum_retry_delay_usec(). A newer configuration
+ * announced by a peer aborts a run that has not committed (failover_op_abort_stale()). The peers
+ * grant a vote only for a primary they see ODOWN themselves, so with peers a switchover (healthy
+ * primary) is refused in elect (NOT_ODOWN): switchover with peers needs a protocol extension. */
 #pragma once
 
 #include <stdbool.h>
@@ -65,3 +71,18 @@ failover_op_kind failover_op_get_kind(const failover_op *op);
 
 /* The run's epoch (0 before the election). */
 uint64_t failover_op_get_epoch(const failover_op *op);
+
+/* A VOTE_REPLY from a peer (daemon-peers.c): counted when the run is electing in that epoch. */
+void failover_op_on_vote_reply(failover_op *op, const char *voter, uint64_t epoch, bool granted,
+        const char *voted_for, const char *reason);
+
+/* A newer configuration (epoch) announced by sentinel `by`: aborts the run (STALE_EPOCH) unless it
+ * has committed. */
+void failover_op_abort_stale(failover_op *op, uint64_t epoch, const char *by);
+
+/* Whether the run is waiting for votes: true with the epoch it asks for (to ask again: the requests
+ * are idempotent, a voter re-sends the vote it gave). */
+bool failover_op_electing(const failover_op *op, uint64_t *ret_epoch);
+
+/* The index of the primary the run replaces. */
+size_t failover_op_get_old_primary(const failover_op *op);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "candidate.h"
 #include "daemon.h"
@@ -81,6 +82,12 @@ static int decide(daemon_cluster *dc, size_t primary, bool manual, bool forced, 
         (void) state_get_cluster_last_failover(d->state, c->name, &last_rt, NULL);
         const sdown_tracker *sd = monitor_sdown(m, primary);
         bool sdown = sd && sdown_is_down(sd);
+        bool odown = sdown && c->quorum <= 1; /* no peers: this sentinel's SDOWN is the ODOWN */
+        if (daemon_peers_count(d) > 0) {
+                quorum_odown_result od = {};
+                odown = daemon_cluster_odown(dc, primary, &od, NULL) >= 0 && od.odown;
+                quorum_odown_result_done(&od);
+        }
         x.primary = primary;
         x.in = (failover_decide_input){
                 .conf = c,
@@ -89,10 +96,10 @@ static int decide(daemon_cluster *dc, size_t primary, bool manual, bool forced, 
                 .forced = forced,
                 .no_quorum = no_quorum,
                 .maintenance = daemon_cluster_maintenance(dc, NULL),
-                .sentinels_reachable = 1, /* the peer protocol does not exist yet: only this one */
+                .sentinels_reachable = 1 + daemon_peers_reachable(d),
                 .majority = config_majority(d->config),
                 .primary_sdown = sdown,
-                .primary_odown = sdown && c->quorum <= 1,
+                .primary_odown = odown,
                 .primary_alive = latest[primary] && latest[primary]->reachable,
                 .last_failover_usec = dc->last_failover_usec,
                 .last_failover_realtime_usec = last_rt,
@@ -169,11 +176,31 @@ static void evaluate_down(daemon_cluster *dc, size_t primary) {
         decision x = {};
         int r;
 
-        if (!dc->odown && c->quorum <= 1 && config_n_sentinels(dc->daemon->config) == 1) {
+        if (!dc->odown && config_n_sentinels(dc->daemon->config) == 1 && c->quorum <= 1) {
                 dc->odown = true;
                 daemon_raise(dc, EVENT_ODOWN, epoch, NULL, primary, TOPOLOGY_NONE, NULL,
                         "primary %s is down (ODOWN: quorum %u of 1 sentinel)", c->servers[primary].name, c->quorum);
+        } else if (!dc->odown && config_n_sentinels(dc->daemon->config) > 1) {
+                quorum_odown_result od = {};
+                json_object *j = NULL;
+                if (daemon_cluster_odown(dc, primary, &od, &j) >= 0 && od.odown) {
+                        uint32_t rnd = 0;
+                        dc->odown = true;
+                        /* The sentinels see ODOWN at about the same time: a random start within a second
+                         * keeps them from all asking for votes at once (a split vote). */
+                        if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
+                                rnd = (uint32_t) loop_now(dc);
+                        dc->elect_after_usec = loop_now(dc) + rnd % USEC_PER_SEC;
+                        json_object *details = json_object_new_object();
+                        json_object_object_add(details, "odown", TAKE_PTR(j));
+                        daemon_raise(dc, EVENT_ODOWN, epoch, NULL, primary, TOPOLOGY_NONE, details,
+                                "primary %s is down (ODOWN: %s)", c->servers[primary].name, od.text ? od.text : "quorum reached");
+                }
+                json_object_put(j);
+                quorum_odown_result_done(&od);
         }
+        if (dc->odown && daemon_peers_count(dc->daemon) > 0 && loop_now(dc) < dc->elect_after_usec)
+                return; /* the randomised start of the election (above) */
         r = decide(dc, primary, false, false, false, NULL, &x);
         if (r < 0) {
                 log_fields_full(LOG_ERR, &(log_fields){ .cluster = c->name, .event = _EVENT_INVALID },
@@ -192,6 +219,29 @@ static void evaluate_down(daemon_cluster *dc, size_t primary) {
                 if (r < 0)
                         log_fields_full(LOG_ERR, &(log_fields){ .cluster = c->name, .event = _EVENT_INVALID },
                                 "cannot start the failover: %s", strerror(-r));
+                decision_done(&x);
+                return;
+        }
+        /* With peers, ODOWN waits for their next opinions (every 500 ms): a short NOT_ODOWN is normal. */
+        if (x.d.reason != FAILOVER_REASON_NOT_ODOWN)
+                dc->not_odown_since_usec = 0;
+        else if (dc->not_odown_since_usec == 0)
+                dc->not_odown_since_usec = x.in.now_usec;
+        if (x.d.reason == FAILOVER_REASON_NOT_ODOWN && daemon_peers_count(dc->daemon) > 0 &&
+                x.in.now_usec - dc->not_odown_since_usec < 2 * USEC_PER_SEC) {
+                log_fields_full(LOG_INFO,
+                        &(log_fields){ .cluster = c->name, .has_epoch = true, .epoch = epoch, .event = _EVENT_INVALID,
+                                .reason = "NOT_ODOWN" },
+                        "primary %s is down here; waiting for the peers' opinions: %s", c->servers[primary].name, x.d.text);
+                decision_done(&x);
+                return;
+        }
+        if (x.d.reason == FAILOVER_REASON_COOLDOWN && x.in.now_usec < dc->quiet_until_usec) {
+                /* Another sentinel leads the failover this one voted for: nothing to page. */
+                log_fields_full(LOG_DEBUG,
+                        &(log_fields){ .cluster = c->name, .has_epoch = true, .epoch = epoch, .event = _EVENT_INVALID,
+                                .reason = "OTHER_LEADER" },
+                        "primary %s is down; another sentinel leads the failover: %s", c->servers[primary].name, x.d.text);
                 decision_done(&x);
                 return;
         }
@@ -288,6 +338,7 @@ void daemon_cluster_evaluate(daemon_cluster *dc) {
                 return;
         }
         dc->odown = false;
+        dc->not_odown_since_usec = 0;
         if (evaluate_resume(dc, t))
                 return;
         if (dc->refusing) {
