@@ -13,6 +13,7 @@
 #include <sys/random.h>
 
 #include "daemon.h"
+#include "failover-op-internal.h"
 #include "endpoints.h"
 #include "failover-plan.h"
 #include "log.h"
@@ -21,41 +22,6 @@
 #include "server-action.h"
 #include "timefmt.h"
 
-struct failover_op {
-        daemon_cluster *dc;
-        failover_op_kind kind;
-        failover_run *run;
-        candidate_selection *selection;
-        json_object *decision;
-        control_client *client;
-        size_t old_primary, new_primary;
-        bool semi_sync; /* the old primary ran the semi-sync master side: the new one will */
-
-        bool old_fenced;          /* our fence took effect on the old primary */
-        bool have_target;         /* switchover: catch up to the old primary's position after the fence */
-        gtid_list catch_up_target;
-        gtid_list new_binlog_pos; /* the new primary's, after the promotion (rejoin's input) */
-        char *new_binlog_state;
-
-        server_action **actions; /* per server, made on first use */
-        size_t n_servers;
-        size_t repoints_pending;
-        size_t repoints_failed;
-        char *repoint_errors;
-        hook_pre *pre;
-        endpoints_op *endpoints;
-        sd_event_source *timer;
-        sd_event_source *defer;
-        bool unfencing;     /* the run ended; the old primary is being made writable again */
-
-        /* the election with peers: the epoch asked for and the replies so far (our own vote first) */
-        bool electing;
-        uint64_t election_epoch;
-        char **voters, **voted_for;
-        bool *granted;
-        size_t n_votes;
-        bool finished;      /* the run ended and was reported */
-};
 
 /* A GTID position as text in a caller's buffer ("?" when it cannot be formatted). */
 static const char *gtid_text(const gtid_list *l, char *buf, size_t size) {
@@ -84,23 +50,22 @@ uint64_t failover_op_get_epoch(const failover_op *op) {
 }
 
 static void op_enter(failover_op *op);
-static void op_step(failover_op *op, failover_event ev, failover_reason reason, const char *format, ...) _printf_(4, 5);
 
-static const cluster_conf *op_conf(const failover_op *op) {
+const cluster_conf *op_conf(const failover_op *op) {
         return op->dc->conf;
 }
 
-static const char *server_name(const failover_op *op, size_t i) {
+const char *server_name(const failover_op *op, size_t i) {
         return i < op_conf(op)->n_servers ? op_conf(op)->servers[i].name : "?";
 }
 
-static uint64_t op_now(const failover_op *op) {
+uint64_t op_now(const failover_op *op) {
         uint64_t now = 0;
         (void) sd_event_now(op->dc->daemon->event, CLOCK_MONOTONIC, &now);
         return now;
 }
 
-static sentinel_event op_event(const failover_op *op, sentinel_event failover_ev) {
+sentinel_event op_event(const failover_op *op, sentinel_event failover_ev) {
         if (op->kind == FAILOVER_OP_FAILOVER)
                 return failover_ev;
         switch (failover_ev) {
@@ -114,8 +79,7 @@ static sentinel_event op_event(const failover_op *op, sentinel_event failover_ev
 }
 
 /* One line in the journal about a step, with the cluster, the epoch and the phase. */
-static void op_log(failover_op *op, int priority, const char *reason, const char *format, ...) _printf_(4, 5);
-static void op_log(failover_op *op, int priority, const char *reason, const char *format, ...) {
+void op_log(failover_op *op, int priority, const char *reason, const char *format, ...) {
         char line[1024];
         va_list ap;
 
@@ -212,7 +176,7 @@ static void op_cancel_phase(failover_op *op, failover_phase ended) {
 
 static void op_finish(failover_op *op);
 
-static void op_step(failover_op *op, failover_event ev, failover_reason reason, const char *format, ...) {
+void op_step(failover_op *op, failover_event ev, failover_reason reason, const char *format, ...) {
         failover_phase before = op->run->phase;
         char message[1024] = "";
         uint64_t now = op_now(op);
@@ -248,162 +212,6 @@ static void op_step(failover_op *op, failover_event ev, failover_reason reason, 
         }
         op_arm_timer(op);
         op_enter(op);
-}
-
-/* The election is won (or there are no peers): the run goes on in epoch. */
-static void op_elected(failover_op *op, uint64_t epoch, size_t votes) {
-        daemon_ctx *d = op->dc->daemon;
-
-        op->electing = false;
-        op->run->epoch = epoch;
-        op->dc->election_attempts = 0;
-        op_log(op, LOG_NOTICE, NULL, "leader of epoch %" PRIu64 " (%zu vote(s) of %zu sentinel(s) configured)", epoch,
-                votes, config_n_sentinels(d->config));
-
-        json_object *details = json_object_new_object();
-        json_object_object_add(details, "manual", json_object_new_boolean(op->run->manual));
-        json_object_object_add(details, "forced", json_object_new_boolean(op->run->forced));
-        json_object_object_add(details, "candidate", json_object_new_string(server_name(op, op->new_primary)));
-        json_object_object_add(details, "votes", json_object_new_uint64(votes));
-        if (op->decision)
-                json_object_object_add(details, "decision", json_object_get(op->decision));
-        daemon_raise(op->dc, op_event(op, EVENT_FAILOVER_START), epoch, NULL, op->old_primary, op->new_primary,
-                details, "%s of %s started in epoch %" PRIu64 ": %s -> %s%s", failover_op_kind_to_string(op->kind),
-                op_conf(op)->name, epoch, server_name(op, op->old_primary), server_name(op, op->new_primary),
-                op->run->forced ? " (forced)" : "");
-        op_step(op, FAILOVER_EVENT_PHASE_OK, FAILOVER_REASON_OK, NULL);
-}
-
-static void op_votes_free(failover_op *op) {
-        for (size_t i = 0; i < op->n_votes; i++) {
-                free(op->voters[i]);
-                free(op->voted_for[i]);
-        }
-        free(op->voters);
-        free(op->voted_for);
-        free(op->granted);
-        op->voters = op->voted_for = NULL;
-        op->granted = NULL;
-        op->n_votes = 0;
-}
-
-static int op_add_vote(failover_op *op, const char *voter, bool granted, const char *voted_for) {
-        size_t n = op->n_votes + 1;
-        char **v = realloc(op->voters, n * sizeof(char *));
-        if (!v)
-                return -ENOMEM;
-        op->voters = v;
-        char **f = realloc(op->voted_for, n * sizeof(char *));
-        if (!f)
-                return -ENOMEM;
-        op->voted_for = f;
-        bool *g = realloc(op->granted, n * sizeof(bool));
-        if (!g)
-                return -ENOMEM;
-        op->granted = g;
-        op->voters[op->n_votes] = strdup(voter);
-        op->voted_for[op->n_votes] = voted_for ? strdup(voted_for) : NULL;
-        op->granted[op->n_votes] = granted;
-        if (!op->voters[op->n_votes]) {
-                free(op->voted_for[op->n_votes]);
-                return -ENOMEM;
-        }
-        op->n_votes = n;
-        return 0;
-}
-
-/* Counts the votes so far; won: the run goes on. */
-static void op_tally(failover_op *op) {
-        const sentinel_conf *s = &op->dc->daemon->config->sentinel;
-        const char *names[s->n_peers + 1];
-        quorum_vote_reply replies[op->n_votes ? op->n_votes : 1];
-        quorum_tally_result t = {};
-
-        names[0] = s->name;
-        for (size_t i = 0; i < s->n_peers; i++)
-                names[i + 1] = s->peers[i].name;
-        for (size_t i = 0; i < op->n_votes; i++)
-                replies[i] = (quorum_vote_reply){ .voter = op->voters[i], .epoch = op->election_epoch,
-                        .granted = op->granted[i], .candidate = op->voted_for[i] };
-        if (quorum_tally(s->name, op->election_epoch, names, s->n_peers + 1, replies, op->n_votes, &t) < 0)
-                return;
-        if (t.won) {
-                op_elected(op, op->election_epoch, t.count);
-                return;
-        }
-        /* Every configured sentinel answered and too few granted (a split vote): fail now, the retry is
-         * randomised. */
-        if (t.count + (s->n_peers + 1 - t.count - t.denied) < t.needed)
-                op_step(op, FAILOVER_EVENT_PHASE_FAILED, FAILOVER_REASON_ELECTION_FAILED,
-                        "%zu of %zu sentinel(s) voted for this one in epoch %" PRIu64 ", %zu denied: %zu needed",
-                        t.count, s->n_peers + 1, op->election_epoch, t.denied, t.needed);
-}
-
-void failover_op_on_vote_reply(failover_op *op, const char *voter, uint64_t epoch, bool granted, const char *voted_for,
-        const char *reason) {
-        if (op->finished || !op->electing || epoch != op->election_epoch)
-                return;
-        op_log(op, granted ? LOG_INFO : LOG_NOTICE, granted ? NULL : reason,
-                "%s %s its vote in epoch %" PRIu64 "%s%s", voter, granted ? "granted" : "denied", epoch,
-                granted || !reason || !reason[0] ? "" : ": ", granted ? "" : reason);
-        if (op_add_vote(op, voter, granted, voted_for) < 0)
-                return;
-        op_tally(op);
-}
-
-size_t failover_op_get_old_primary(const failover_op *op) {
-        return op->old_primary;
-}
-
-bool failover_op_electing(const failover_op *op, uint64_t *ret_epoch) {
-        if (op->finished || !op->electing)
-                return false;
-        if (ret_epoch)
-                *ret_epoch = op->election_epoch;
-        return true;
-}
-
-void failover_op_abort_stale(failover_op *op, uint64_t epoch, const char *by) {
-        if (op->finished || failover_phase_is_committed(op->run->phase))
-                return;
-        op_step(op, FAILOVER_EVENT_ABORT, FAILOVER_REASON_STALE_EPOCH,
-                "sentinel %s announced the configuration of epoch %" PRIu64 ": another leader acts", by, epoch);
-}
-
-/* elect: this sentinel's own vote, durable before anything else happens in this epoch; with peers,
- * then the votes of a majority of all configured sentinels (asynchronous: the replies arrive through
- * failover_op_on_vote_reply(), the phase deadline fails the election). */
-static void op_elect(failover_op *op) {
-        daemon_ctx *d = op->dc->daemon;
-        uint64_t epoch = state_get_epoch(d->state) + 1, config_epoch = 0;
-        int r;
-
-        (void) state_get_cluster_primary(d->state, op_conf(op)->name, NULL, &config_epoch);
-        if (config_epoch >= epoch)
-                epoch = config_epoch + 1;
-        r = state_record_vote(d->state, epoch, d->config->sentinel.name);
-        if (r >= 0)
-                r = state_save(d->config->sentinel.state_dir, d->state);
-        if (r < 0) {
-                op_step(op, FAILOVER_EVENT_PHASE_FAILED, FAILOVER_REASON_ELECTION_FAILED,
-                        "cannot record the vote for epoch %" PRIu64 ": %s", epoch, state_strerror(r));
-                return;
-        }
-        if (d->config->sentinel.n_peers == 0) {
-                op_elected(op, epoch, 1);
-                return;
-        }
-        op_votes_free(op);
-        op->electing = true;
-        op->election_epoch = epoch;
-        if (op_add_vote(op, d->config->sentinel.name, true, d->config->sentinel.name) < 0) {
-                op_step(op, FAILOVER_EVENT_PHASE_FAILED, FAILOVER_REASON_ELECTION_FAILED, "out of memory");
-                return;
-        }
-        op_log(op, LOG_NOTICE, NULL, "asking %zu peer sentinel(s) for their votes in epoch %" PRIu64 " (%zu needed)",
-                d->config->sentinel.n_peers, epoch, config_majority(d->config));
-        daemon_peers_request_votes(op->dc, epoch, server_name(op, op->old_primary));
-        op_tally(op);
 }
 
 static void on_pre_verdict(hook_dispatcher *h, const hook_verdict *v, void *userdata) {

@@ -1,0 +1,69 @@
+/* What the files of the failover engine share (failover-op.c runs the phases, failover-elect.c the
+ * election with the peers): the run's state and the helpers that report a step. Not for others. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon.h"
+#include "endpoints.h"
+#include "failover-plan.h"
+#include "macro.h"
+#include "server-action.h"
+
+struct failover_op {
+        daemon_cluster *dc;
+        failover_op_kind kind;
+        failover_run *run;
+        candidate_selection *selection;
+        json_object *decision;
+        control_client *client;
+        size_t old_primary, new_primary;
+        bool semi_sync; /* the old primary ran the semi-sync master side: the new one will */
+
+        bool old_fenced;          /* our fence took effect on the old primary */
+        bool have_target;         /* switchover: catch up to the old primary's position after the fence */
+        gtid_list catch_up_target;
+        gtid_list new_binlog_pos; /* the new primary's, after the promotion (rejoin's input) */
+        char *new_binlog_state;
+
+        server_action **actions; /* per server, made on first use */
+        size_t n_servers;
+        size_t repoints_pending;
+        size_t repoints_failed;
+        char *repoint_errors;
+        hook_pre *pre;
+        endpoints_op *endpoints;
+        sd_event_source *timer;
+        sd_event_source *defer;
+        bool unfencing;     /* the run ended; the old primary is being made writable again */
+
+        /* the election with peers: the epoch asked for and the replies so far (our own vote first) */
+        bool electing;
+        uint64_t election_epoch;
+        char **voters, **voted_for;
+        bool *granted;
+        size_t n_votes;
+        bool finished;      /* the run ended and was reported */
+};
+
+/* The cluster's config, a server's name ("?" when out of range), the loop's CLOCK_MONOTONIC now. */
+const cluster_conf *op_conf(const failover_op *op);
+const char *server_name(const failover_op *op, size_t i);
+uint64_t op_now(const failover_op *op);
+
+/* The event of a failover's step as the run's kind names it (failover-start -> switchover-start, ...). */
+sentinel_event op_event(const failover_op *op, sentinel_event failover_ev);
+
+/* One journal line about a step of the run, with the cluster, the epoch and the phase. */
+void op_log(failover_op *op, int priority, const char *reason, const char *format, ...) _printf_(4, 5);
+
+/* Applies a plan event to the run (failover_plan_next()) and enters the next phase, or ends the run. */
+void op_step(failover_op *op, failover_event ev, failover_reason reason, const char *format, ...) _printf_(4, 5);
+
+/* failover-elect.c: the elect phase: this sentinel's own vote, fsynced, then with peers theirs. */
+void op_elect(failover_op *op);
+
+/* failover-elect.c: forgets the votes collected. */
+void op_votes_free(failover_op *op);
