@@ -62,6 +62,21 @@ void op_log(failover_op *op, int priority, const char *reason, const char *forma
 /* Applies a plan event to the run (failover_plan_next()) and enters the next phase, or ends the run. */
 void op_step(failover_op *op, failover_event ev, failover_reason reason, const char *format, ...) _printf_(4, 5);
 
+/* The action object of server i (made on first use; NULL when out of memory). */
+server_action *op_action(failover_op *op, size_t i);
+
+/* The new primary as the source other servers replicate from (CHANGE MASTER TO). */
+server_action_source op_source(const failover_op *op);
+
+/* The deadline of what the current phase starts (never 0). */
+uint64_t op_deadline(const failover_op *op);
+
+/* failover-publish.c: the endpoints phase (also starts the repoints). */
+void op_endpoints(failover_op *op);
+
+/* failover-publish.c: the repoint-replicas phase ends once every repoint has reported. */
+void op_repoints_maybe_done(failover_op *op);
+
 /* failover-elect.c: the elect phase: this sentinel's own vote, fsynced, then with peers theirs. */
 void op_elect(failover_op *op);
 
