@@ -20,7 +20,8 @@ persistent `mariadb` client processes fed one query per round over a pipe (no dr
       the peers setting: the same for the leader (the sentinel whose audit log has a successful
       failover-run record after the kill), plus from the leader's sdown and odown records (their
       1 ms timestamps) kill -> sdown and kill -> odown, odown -> elect start, the leader's votes
-      (its failover-start record), and every sentinel's failed attempts after the kill.
+      (its failover-start record), and every sentinel's failed attempts after the kill (failed
+      failover-run and election-lost records).
   failover.py table RESULTS.jsonl
       median and max of every metric per configuration, and the goal lines.
 """
@@ -308,7 +309,7 @@ def peers_record(argv):
             if r.get("decision") == "failover-run" and run_ok(r) and (rec is None or r.get("epoch", 0) > rec.get("epoch", 0)):
                 leader, rec = name, r
     failed = ["%s epoch %s %s" % (name, r.get("epoch"), r.get("reason")) for name, recs in logs.items() for r in recs
-              if r.get("decision") == "failover-run" and not run_ok(r)]
+              if (r.get("decision") == "failover-run" and not run_ok(r)) or r.get("decision") == "election-lost"]
     if rec is None:
         print(json.dumps({"error": "no successful failover-run record", "failed_attempts": len(failed), "failed": failed}))
         return

@@ -41,10 +41,7 @@ static int daemon_status(daemon_ctx *d, control_client *c, const char *only) {
                 if (only && !streq(only, dc->conf->name))
                         continue;
                 cluster_state_overlay o = daemon_cluster_overlay(dc);
-                uint64_t config_epoch = 0;
-                (void) state_get_cluster_primary(d->state, dc->conf->name, NULL, &config_epoch);
-                r = monitor_status_json(dc->monitor, now, state_get_epoch(d->state),
-                        config_epoch > 0 || dc->op ? d->config->sentinel.name : NULL, &o,
+                r = monitor_status_json(dc->monitor, now, state_get_epoch(d->state), daemon_cluster_leader(dc), &o,
                         dc->has_last_event ? &dc->last_event : NULL, &cj);
                 if (r < 0)
                         goto fail;
@@ -54,6 +51,22 @@ static int daemon_status(daemon_ctx *d, control_client *c, const char *only) {
 fail:
         json_object_put(doc);
         return r;
+}
+
+const char *daemon_cluster_leader(const daemon_cluster *dc) {
+        const daemon_ctx *d = dc->daemon;
+        const char *leader = NULL;
+        uint64_t config_epoch = 0;
+
+        if (dc->op)
+                return d->config->sentinel.name;
+        if (state_get_cluster_primary(d->state, dc->conf->name, NULL, &config_epoch) <= 0 || config_epoch == 0)
+                return NULL;
+        /* The configuration's epoch was won with a majority of votes; ours, if we voted in it, went to its
+         * leader (one vote per epoch). Else unknown here. */
+        if (state_vote_for(d->state, config_epoch, &leader) > 0)
+                return leader;
+        return NULL;
 }
 
 int daemon_control_handler(control_server *s, control_client *c, const control_request *req, void *userdata) {

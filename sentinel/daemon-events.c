@@ -135,6 +135,15 @@ static void on_monitor_event(monitor *m, const monitor_event *ev, void *userdata
                         "%s: %s", dc->op ? "during a run" : "right after a run", ev->message);
                 return;
         }
+        if (ev->event == EVENT_TOPOLOGY_MISMATCH && streq_ptr(ev->reason, "primary-read-only") &&
+                daemon_fence_holds(dc)) {
+                /* This sentinel's own self-fence: paged as `fenced` already. */
+                log_fields_full(LOG_INFO,
+                        &(log_fields){ .cluster = c->name, .has_epoch = true, .epoch = epoch, .event = _EVENT_INVALID,
+                                .reason = ev->reason },
+                        "%s (self-fenced by this sentinel)", ev->message);
+                return;
+        }
         if (ev->cleared) {
                 /* A mismatch that went away: worth a line, not a page (SPEC 6 has no event for it). */
                 log_fields_full(LOG_NOTICE,
@@ -148,6 +157,8 @@ static void on_monitor_event(monitor *m, const monitor_event *ev, void *userdata
                 return;
         }
 
+        if (ev->event == EVENT_SDOWN || ev->event == EVENT_SDOWN_CLEARED)
+                daemon_peers_opinion_now(d); /* the peers' ODOWN should not wait for our next round */
         json_object *details = json_object_new_object();
         if (server)
                 json_object_object_add(details, "server", json_object_new_string(server));
@@ -165,6 +176,7 @@ static void on_monitor_update(monitor *m, void *userdata) {
         }
         daemon_adopt_primary(dc);
         daemon_cluster_evaluate(dc);
+        daemon_fence_evaluate(dc);
         daemon_cluster_changed(dc);
 }
 

@@ -91,6 +91,26 @@ int daemon_control_history(daemon_cluster *dc, control_client *c, const control_
         return control_client_reply(c, res);
 }
 
+/* The last election this sentinel ran, when it lost it: that record's inputs (a new reference), or NULL
+ * (none lost, or a run of its own started or ended since). */
+static json_object *last_lost_election(daemon_cluster *dc) {
+        static const char *const decisions[] = { "election-lost", "failover-start", "switchover-start",
+                "failover-run", "switchover-run", NULL };
+        audit_match m = { .cluster = dc->conf->name, .decisions = decisions };
+        json_object *records = NULL, *rec, *v, *in = NULL;
+        int r;
+
+        r = audit_read_tail(dc->daemon->config->sentinel.state_dir, 1, filter_decisions, &m, &records);
+        if (r >= 0 && json_object_array_length(records) > 0) {
+                rec = json_object_array_get_idx(records, 0);
+                if (json_object_object_get_ex(rec, "decision", &v) &&
+                        streq_ptr(json_object_get_string(v), "election-lost"))
+                        in = json_object_get(record_inputs(rec, NULL));
+        }
+        json_object_put(records);
+        return in;
+}
+
 /* The decision a record holds: a failover decision, or a switchover check. */
 static json_object *record_decision(json_object *record) {
         json_object *d = record_inputs(record, "decision");
@@ -99,10 +119,10 @@ static json_object *record_decision(json_object *record) {
 
 int daemon_control_why(daemon_cluster *dc, control_client *c, const control_request *req) {
         static const char *const decisions[] = { "failover-refused", "failover-start", "failover-requested",
-                "switchover-requested", NULL };
+                "switchover-requested", "election-lost", NULL };
         audit_match m = { .cluster = dc->conf->name, .decisions = decisions };
-        json_object *records = NULL, *decision = NULL, *res, *v;
-        _cleanup_free_ char *body = NULL, *text = NULL;
+        json_object *records = NULL, *decision = NULL, *res, *v, *election;
+        _cleanup_free_ char *body = NULL, *text = NULL, *lost = NULL;
         char at[TIMEFMT_RFC3339_MAX] = "";
         cluster_state cstate = daemon_cluster_state(dc);
         int r;
@@ -137,6 +157,21 @@ int daemon_control_why(daemon_cluster *dc, control_client *c, const control_requ
                             body ? body : "(cannot render it; see --json)\n") < 0)
                         text = NULL;
         }
+        /* An election lost since: the decision went ahead, but this sentinel did not lead. */
+        election = last_lost_election(dc);
+        if (election) {
+                char lost_at[TIMEFMT_RFC3339_MAX] = "";
+                const char *what = json_object_object_get_ex(election, "text", &v) ? json_object_get_string(v)
+                                                                                     : "lost";
+                if (json_object_object_get_ex(election, "at", &v))
+                        (void) timefmt_rfc3339_ms((uint64_t) json_object_get_int64(v), lost_at);
+                if (asprintf(&lost, "%sThe last election this sentinel ran%s%s: %s\n", text ? text : "",
+                            lost_at[0] ? ", at " : "", lost_at, what) >= 0) {
+                        free(text);
+                        text = TAKE_PTR(lost);
+                }
+        }
+        json_object_object_add(res, "last_election", election);
         json_object_object_add(res, "text", json_object_new_string(text ? text : ""));
         return control_client_reply(c, res);
 }

@@ -37,8 +37,12 @@
 #include "sentinel-build.h"
 #include "timefmt.h"
 
-#define PEERS_TICK_USEC      (500 * USEC_PER_MSEC)
-#define PEERS_REACHABLE_USEC (3 * PEERS_TICK_USEC)
+/* The OPINION round: 500 ms, shorter when a cluster's self_fence_after_ms is below 2 s, so that a
+ * confirmation (dated by the ping it answers, at most two rounds old when refreshed) keeps the lease
+ * with room to spare: self_fence_after_ms / 4, at least 50 ms. */
+#define PEERS_TICK_MAX_USEC  (500 * USEC_PER_MSEC)
+#define PEERS_TICK_MIN_USEC  (50 * USEC_PER_MSEC)
+#define PEERS_REACHABLE_USEC (1500 * USEC_PER_MSEC)
 #define PEERS_LOG_EVERY_USEC (60 * USEC_PER_SEC)
 
 typedef struct daemon_peer {
@@ -50,6 +54,7 @@ typedef struct daemon_peer {
         bool reachable;
         uint64_t last_seen_usec; /* CLOCK_MONOTONIC of its last valid message */
         uint64_t epoch;          /* from its HELLO */
+        uint64_t ping;           /* the latest ping of its OPINIONs, echoed as pong; PEER_MS_NEVER: none */
         peer_opinion opinion;    /* its latest OPINION */
         uint64_t opinion_usec;   /* when that arrived; 0: none */
         uint64_t rejects[_PEER_REJECT_MAX];
@@ -67,6 +72,7 @@ struct daemon_peers {
         size_t key_len;
         uint64_t boot_time_usec, boot_nonce, seq;
         sd_event_source *timer;
+        uint64_t tick_usec; /* the OPINION round, fixed at start */
         bool quorum_ok;
         uint64_t started_usec; /* quorum-lost is judged only once the peers had 1500 ms to be heard */
         uint64_t unattributed[_PEER_REJECT_MAX];
@@ -134,7 +140,9 @@ static void send_hello(daemon_peers *p, ssize_t to) {
                 (void) peers_send(p, to, PEER_MSG_HELLO, j);
 }
 
-static void send_opinion(daemon_peers *p, ssize_t to) {
+/* The OPINION for peer `to` (each peer gets its own, with the pong that answers it; ping from
+ * daemon_lease_ping()). */
+static void send_opinion(daemon_peers *p, size_t to, uint64_t ping) {
         daemon_ctx *d = p->d;
         peer_opinion_cluster cl[d->n_clusters ? d->n_clusters : 1];
         uint64_t now = peers_now(p);
@@ -155,14 +163,16 @@ static void send_opinion(daemon_peers *p, ssize_t to) {
                         .last_ok_ms_ago = PEER_MS_NEVER,
                         .evidence = t && primary ? t->primary_evidence : 0,
                         .config_epoch = config_epoch,
+                        .pending = state_get_cluster_pending(d->state, dc->conf->name),
+                        .confirms = daemon_cluster_confirms(dc),
                 };
                 if (primary && monitor_last_good_primary(dc->monitor, &ok_usec) != TOPOLOGY_NONE &&
                         ok_usec > 0 && ok_usec <= now)
                         cl[n].last_ok_ms_ago = (now - ok_usec) / USEC_PER_MSEC;
                 n++;
         }
-        if (peer_opinion_build(cl, n, &j) >= 0)
-                (void) peers_send(p, to, PEER_MSG_OPINION, j);
+        if (peer_opinion_build(ping, p->peers[to].ping, cl, n, &j) >= 0)
+                (void) peers_send(p, (ssize_t) to, PEER_MSG_OPINION, j);
 }
 
 /* ---- reachability ---- */
@@ -363,8 +373,11 @@ static void on_vote_request(daemon_peers *p, size_t from, const peer_msg *m) {
                 quorum_odown_result_done(&res);
         }
         (void) state_last_vote(d->state, &last_epoch, &last_cand);
-        quorum_vote_request qr = {
-                .cluster = req.cluster, .epoch = req.epoch, .candidate = m->sender, .primary = req.primary};
+        quorum_vote_request qr = {.cluster = req.cluster,
+                .epoch = req.epoch,
+                .candidate = m->sender,
+                .primary = req.primary,
+                .kind = quorum_vote_kind_from_string(req.kind)}; /* parse checked it; unknown: BAD_REQUEST */
         quorum_vote_input in = {
                 .cluster = dc ? dc->conf->name : "",
                 .current_epoch = state_get_epoch(d->state),
@@ -372,6 +385,7 @@ static void on_vote_request(daemon_peers *p, size_t from, const peer_msg *m) {
                 .last_vote_candidate = last_cand,
                 .primary = known,
                 .odown = odown,
+                .busy = dc && (dc->op || daemon_cluster_election_pending(dc, NULL)),
         };
         quorum_vote_verdict v = quorum_vote_decide(&qr, &in);
         (void) quorum_vote_describe(&qr, &in, v, &why);
@@ -396,10 +410,14 @@ static void on_vote_request(daemon_peers *p, size_t from, const peer_msg *m) {
                         why = strdup("cannot persist the vote");
                 }
         }
+        if (granted && dc)
+                daemon_fence_voted(dc, req.epoch);
         if (granted && dc) {
                 /* Another sentinel leads this epoch: give it the time of a whole run before trying
                  * ourselves. */
                 uint64_t until = peers_now(p) + dc->conf->failover.timeout_ms * USEC_PER_MSEC;
+                if (v == QUORUM_VOTE_GRANTED)
+                        dc->voted_usec = peers_now(p); /* daemon_cluster_election_pending() */
                 if (dc->retry_after_usec < until)
                         dc->retry_after_usec = until;
                 if (dc->quiet_until_usec < until)
@@ -421,7 +439,7 @@ static void on_vote_request(daemon_peers *p, size_t from, const peer_msg *m) {
                         .epoch = req.epoch,
                         .event = _EVENT_INVALID,
                         .reason = quorum_vote_verdict_to_string(v)},
-                "vote request from %s: %s", m->sender, why ? why : quorum_vote_verdict_to_string(v));
+                "%s vote request from %s: %s", req.kind, m->sender, why ? why : quorum_vote_verdict_to_string(v));
         if (peer_vote_reply_build(req.cluster, req.epoch, granted,
                     voted_for && peer_name_is_valid(voted_for) ? voted_for : NULL,
                     granted ? "" : quorum_vote_verdict_to_string(v), &j) >= 0) {
@@ -458,7 +476,7 @@ static void adopt_config(
         uint64_t known_epoch = 0;
         int r;
 
-        if (!dc || !primary || epoch == 0)
+        if (!dc || !primary)
                 return;
         bool ok = false;
         for (size_t i = 0; i < dc->conf->n_servers; i++)
@@ -466,6 +484,10 @@ static void adopt_config(
         if (!ok)
                 return;
         (void) state_get_cluster_primary(d->state, cluster, &known, &known_epoch);
+        /* A discovered primary (epoch 0) is taken only by a sentinel that knows none yet (a first start
+         * while the primary is held read-only by its zone's sentinel, which waits for confirmations). */
+        if (epoch == 0 && known)
+                return;
         quorum_config_order o = quorum_config_newer(known_epoch, known, epoch, primary);
         if (o == QUORUM_CONFIG_CONFLICT) {
                 log_fields_full(LOG_ERR,
@@ -505,9 +527,11 @@ static void adopt_config(
         }
         /* The leader's run goes on (promotion, repoints): what disagrees with the new configuration is
          * neither paged nor reconciled here before the leader's whole run budget has passed. */
-        dc->op_ended_usec = peers_now(p) + dc->conf->failover.timeout_ms * USEC_PER_MSEC;
-        dc->settling = true;
-        dc->quiet_until_usec = dc->op_ended_usec;
+        if (epoch > 0) { /* (a discovered primary, epoch 0, comes with no run) */
+                dc->op_ended_usec = peers_now(p) + dc->conf->failover.timeout_ms * USEC_PER_MSEC;
+                dc->settling = true;
+                dc->quiet_until_usec = dc->op_ended_usec;
+        }
         (void) monitor_set_known_primary(dc->monitor, primary);
         json_object *in = json_object_new_object();
         json_object_object_add(in, "from", json_object_new_string(sender));
@@ -550,12 +574,28 @@ static void on_message(daemon_peers *p, size_t from, peer_msg *m) {
                         count_reject(p, dp, NULL, PEER_REJECT_BAD_PAYLOAD);
                         return;
                 }
+                bool news[p->d->n_clusters ? p->d->n_clusters : 1];
+                for (size_t i = 0; i < p->d->n_clusters; i++) {
+                        const char *name = p->d->clusters[i]->conf->name;
+                        const peer_opinion_cluster *was = peer_opinion_find(&dp->opinion, name),
+                                                   *now = peer_opinion_find(&o, name);
+                        news[i] = now && now->sdown && !(was && was->sdown);
+                }
                 peer_opinion_done(&dp->opinion);
                 dp->opinion = o;
                 dp->opinion_usec = peers_now(p);
+                /* A peer's new SDOWN may complete ODOWN now rather than at our next probe result. */
+                for (size_t i = 0; i < p->d->n_clusters; i++) {
+                        daemon_cluster *dc = p->d->clusters[i];
+                        if (news[i] && !dc->op && !dc->odown && monitor_primary_sdown(dc->monitor))
+                                daemon_cluster_evaluate(dc);
+                }
+                dp->ping = o.ping;
+                daemon_lease_on_opinion(p->d, from, &dp->opinion);
                 for (size_t i = 0; i < dp->opinion.n_clusters; i++) {
                         const peer_opinion_cluster *c = &dp->opinion.clusters[i];
-                        adopt_config(p, dp->name, c->name, c->config_epoch, c->primary);
+                        if (!c->pending) /* written ahead of a promotion that may never happen */
+                                adopt_config(p, dp->name, c->name, c->config_epoch, c->primary);
                 }
                 break;
         }
@@ -575,8 +615,12 @@ static void on_message(daemon_peers *p, size_t from, peer_msg *m) {
                 peer_config_done(&c);
                 break;
         }
+        case PEER_MSG_MAINTENANCE:
+                if (daemon_maintenance_on_message(p->d, dp->name, m->payload) == -EINVAL)
+                        count_reject(p, dp, NULL, PEER_REJECT_BAD_PAYLOAD);
+                break;
         default:
-                break; /* MAINTENANCE: not propagated yet */
+                break;
         }
 }
 
@@ -618,14 +662,17 @@ static void on_peer(peer_link *l, size_t i, bool connected, int error, void *use
         if (connected) {
                 /* HELLO first on every connection. */
                 send_hello(p, (ssize_t) i);
-                send_opinion(p, (ssize_t) i);
+                send_opinion(p, i, daemon_lease_ping(p->d));
+                daemon_maintenance_peer_connected(p->d, i);
         }
 }
 
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         daemon_peers *p = userdata;
+        uint64_t ping = daemon_lease_ping(p->d);
         send_hello(p, -1);
-        send_opinion(p, -1);
+        for (size_t i = 0; i < p->n_peers; i++)
+                send_opinion(p, i, ping);
         /* A vote request lost with a connection is asked again until the election ends. */
         for (size_t i = 0; i < p->d->n_clusters; i++) {
                 daemon_cluster *dc = p->d->clusters[i];
@@ -633,20 +680,30 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
                 json_object *j = NULL;
                 if (dc->op && failover_op_electing(dc->op, &epoch) &&
                         peer_vote_request_build(dc->conf->name, epoch,
-                                dc->conf->servers[failover_op_get_old_primary(dc->op)].name, &j) >= 0)
+                                dc->conf->servers[failover_op_get_old_primary(dc->op)].name,
+                                quorum_vote_kind_to_string(failover_op_get_vote_kind(dc->op)), &j) >= 0)
                         (void) peers_send(p, -1, PEER_MSG_VOTE_REQUEST, j);
         }
         update_reachability(p);
-        (void) sd_event_source_set_time(s, usec + PEERS_TICK_USEC);
+        (void) sd_event_source_set_time(s, usec + p->tick_usec);
         return 0;
 }
 
 /* ---- the public side ---- */
 
-void daemon_peers_request_votes(daemon_cluster *dc, uint64_t epoch, const char *primary) {
+void daemon_peers_opinion_now(daemon_ctx *d) {
+        daemon_peers *p = d->peers;
+        if (!p)
+                return;
+        uint64_t ping = daemon_lease_ping(d);
+        for (size_t i = 0; i < p->n_peers; i++)
+                send_opinion(p, i, ping);
+}
+
+void daemon_peers_request_votes(daemon_cluster *dc, uint64_t epoch, const char *primary, quorum_vote_kind kind) {
         daemon_peers *p = dc->daemon->peers;
         json_object *j = NULL;
-        if (p && peer_vote_request_build(dc->conf->name, epoch, primary, &j) >= 0)
+        if (p && peer_vote_request_build(dc->conf->name, epoch, primary, quorum_vote_kind_to_string(kind), &j) >= 0)
                 (void) peers_send(p, -1, PEER_MSG_VOTE_REQUEST, j);
 }
 
@@ -655,6 +712,15 @@ void daemon_peers_announce_config(daemon_cluster *dc, uint64_t epoch, const char
         json_object *j = NULL;
         if (p && peer_config_build(dc->conf->name, epoch, primary, &j) >= 0)
                 (void) peers_send(p, -1, PEER_MSG_CONFIG, j);
+}
+
+int daemon_peers_send(daemon_ctx *d, ssize_t to, peer_msg_type type, json_object *payload) {
+        if (!d->peers) {
+                json_object_put(payload);
+                return 0;
+        }
+        int r = peers_send(d->peers, to, type, payload);
+        return to < 0 || r < 0 ? r : 1;
 }
 
 void daemon_peers_status(const daemon_ctx *d, status_peer *peers, size_t n) {
@@ -674,6 +740,9 @@ void daemon_peers_status(const daemon_ctx *d, status_peer *peers, size_t n) {
                                                 : 0;
                 if (dp->zone)
                         peers[i].zone = dp->zone;
+                peers[i].epoch_known = dp->zone != NULL; /* both come with its HELLO */
+                peers[i].epoch = dp->epoch;
+                peers[i].rejected = dp->rejects;
         }
 }
 
@@ -727,6 +796,7 @@ int daemon_peers_start(daemon_ctx *d) {
         (void) sd_event_now(d->event, CLOCK_MONOTONIC, &p->started_usec);
         peer_link_peer lp[s->n_peers];
         for (size_t i = 0; i < s->n_peers; i++) {
+                p->peers[i].ping = PEER_MS_NEVER;
                 p->peers[i].name = strdup(s->peers[i].name);
                 p->peers[i].host = s->peers[i].address.host ? strdup(s->peers[i].address.host) : NULL;
                 if (!p->peers[i].name)
@@ -740,6 +810,9 @@ int daemon_peers_start(daemon_ctx *d) {
         }
         if (getrandom(&p->boot_nonce, sizeof(p->boot_nonce), 0) != sizeof(p->boot_nonce))
                 return -errno ?: -EIO;
+        r = daemon_lease_start(d, p->boot_time_usec);
+        if (r < 0)
+                return r;
         peer_link_params params = {
                 .listen = &s->listen,
                 .peers = lp,
@@ -756,12 +829,18 @@ int daemon_peers_start(daemon_ctx *d) {
                         hostport_format(&s->listen, buf, sizeof(buf)), strerror(-r));
                 return r;
         }
-        r = sd_event_add_time_relative(d->event, &p->timer, CLOCK_MONOTONIC, PEERS_TICK_USEC, 0, on_tick, p);
+        p->tick_usec = PEERS_TICK_MAX_USEC;
+        for (size_t i = 0; i < d->config->n_clusters; i++) {
+                uint64_t t = d->config->clusters[i].fencing.self_fence_after_ms * USEC_PER_MSEC / 4;
+                if (t < p->tick_usec)
+                        p->tick_usec = t < PEERS_TICK_MIN_USEC ? PEERS_TICK_MIN_USEC : t;
+        }
+        r = sd_event_add_time_relative(d->event, &p->timer, CLOCK_MONOTONIC, p->tick_usec, 0, on_tick, p);
         if (r < 0)
                 return r;
         (void) sd_event_source_set_enabled(p->timer, SD_EVENT_ON);
-        log_notice("talking to %zu peer sentinel(s) (majority %zu of %zu)", s->n_peers,
-                config_majority(d->config), config_n_sentinels(d->config));
+        log_notice("talking to %zu peer sentinel(s) (majority %zu of %zu), a round every %" PRIu64 " ms", s->n_peers,
+                config_majority(d->config), config_n_sentinels(d->config), (uint64_t) (p->tick_usec / USEC_PER_MSEC));
         return 0;
 }
 

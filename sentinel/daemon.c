@@ -25,6 +25,7 @@ static daemon_cluster *daemon_cluster_free(daemon_cluster *dc) {
         if (dc) {
                 failover_op_free(dc->op);
                 daemon_reconcile_free(dc);
+                daemon_fence_free(dc);
                 sd_event_source_disable_unref(dc->maintenance_timer);
                 json_object_put(dc->last_decision);
                 monitor_free(dc->monitor);
@@ -42,6 +43,7 @@ static void daemon_clusters_free(daemon_cluster **clusters, size_t n) {
 void daemon_ctx_done(daemon_ctx *d) {
         daemon_peers_free(d);
         daemon_clusters_free(d->clusters, d->n_clusters);
+        daemon_lease_free(d);
         d->clusters = NULL;
         d->n_clusters = 0;
         d->control = control_server_free(d->control);
@@ -70,7 +72,9 @@ cluster_state_overlay daemon_cluster_overlay(const daemon_cluster *dc) {
                 .failover = dc->op && failover_op_get_kind(dc->op) == FAILOVER_OP_FAILOVER,
                 .switchover = dc->op && failover_op_get_kind(dc->op) == FAILOVER_OP_SWITCHOVER,
                 .sdown = sdown,
-                .odown = sdown && dc->conf->quorum <= 1, /* one sentinel: its own SDOWN is the quorum */
+                /* one sentinel: its own SDOWN is the quorum; with peers, ODOWN was reached */
+                .odown = sdown && (dc->conf->quorum <= 1 || dc->odown),
+                .fenced = daemon_fence_holds(dc),
                 .maintenance = daemon_cluster_maintenance(dc, NULL),
         };
 }
@@ -181,6 +185,7 @@ static int daemon_clusters_apply(daemon_ctx *d, const config *cfg) {
                                 if (monitor_reconfigure(old->monitor, conf) >= 0) {
                                         old->conf = conf;
                                         daemon_reconcile_free(old); /* in-flight work held the old config */
+                                        daemon_fence_reconfigured(old);
                                         next[i] = TAKE_PTR(d->clusters[j]);
                                 }
                                 break;
@@ -195,6 +200,18 @@ static int daemon_clusters_apply(daemon_ctx *d, const config *cfg) {
                 }
                 next[i]->daemon = d;
                 next[i]->conf = conf;
+                /* A vote from before this start above the configuration's epoch: its leader may still be
+                 * running; this sentinel cannot know when it voted, so it counts it as now (BUSY). */
+                uint64_t last_vote = 0, config_epoch = 0;
+                (void) state_last_vote(d->state, &last_vote, NULL);
+                (void) state_get_cluster_primary(d->state, conf->name, NULL, &config_epoch);
+                if (cfg->sentinel.n_peers > 0 && last_vote > config_epoch &&
+                        sd_event_now(d->event, CLOCK_MONOTONIC, &next[i]->voted_usec) >= 0) {
+                        /* ...and, as after granting a vote, starts no election of its own before then */
+                        next[i]->retry_after_usec = next[i]->voted_usec + conf->failover.timeout_ms * USEC_PER_MSEC;
+                        next[i]->quiet_until_usec = next[i]->retry_after_usec;
+                } else
+                        next[i]->voted_usec = 0;
                 r = daemon_cluster_start(d, next[i], i, cfg->n_clusters);
                 if (r < 0)
                         break;

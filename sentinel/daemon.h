@@ -14,6 +14,7 @@
 #include "hook.h"
 #include "macro.h"
 #include "monitor.h"
+#include "peer-payload.h"
 #include "quorum.h"
 #include "state.h"
 #include "status-json.h"
@@ -43,9 +44,12 @@ typedef struct daemon_cluster {
         uint64_t elect_after_usec;   /* with peers: the randomised start of the first election after ODOWN */
         uint64_t not_odown_since_usec; /* with peers: since when the primary is down here but not ODOWN; 0 */
         unsigned election_attempts;  /* failed elections in a row: lengthens the retry delay */
+        uint64_t voted_usec;         /* when this sentinel last voted in the cluster's elections, its own
+                                      * candidacy included (monotonic); 0: not since it started */
         bool settling;               /* a run ended and not every server was probed since: mismatches wait */
         sd_event_source *maintenance_timer;
         struct reconcile_state *reconcile; /* daemon-reconcile.c */
+        struct self_fence *fence;          /* daemon-fence.c; NULL without peers */
 } daemon_cluster;
 
 typedef struct daemon_ctx {
@@ -60,6 +64,7 @@ typedef struct daemon_ctx {
         daemon_cluster **clusters; /* one per config cluster, in config order; stable pointers */
         size_t n_clusters;
         struct daemon_peers *peers; /* daemon-peers.c; NULL without peers */
+        struct daemon_lease *lease; /* daemon-fence.c: the pings of the self-fencing lease; NULL without peers */
         bool ready;        /* READY=1 was sent */
         char *status_line; /* the last STATUS= sent */
 } daemon_ctx;
@@ -99,13 +104,35 @@ void daemon_audit_epoch(daemon_ctx *d, const char *cluster, uint64_t epoch, cons
  * pre-check passes, audits and pages refusals, feeds a running op, reconciles returning servers. */
 void daemon_cluster_evaluate(daemon_cluster *dc);
 
-/* failover-trigger.c: whether maintenance is on for the cluster now (expired TTLs count as off). */
+/* failover-trigger.c: the first election after ODOWN (or after a maintenance that held it back) may
+ * start only after a delay staggered by this sentinel's place among all (dc->elect_after_usec). */
+void daemon_cluster_stagger_election(daemon_cluster *dc);
+
+/* daemon-maintenance.c: whether maintenance is on for the cluster now (expired TTLs count as off). */
 bool daemon_cluster_maintenance(const daemon_cluster *dc, uint64_t *ret_until_realtime_usec);
 
-/* failover-trigger.c: the control verbs failover, switchover, maintenance. */
+/* failover-trigger.c: whether a run of dc that this sentinel does not lead may be going on: its last vote
+ * (maybe for itself, lost) is in an epoch above its configuration's and less than failover.timeout_ms
+ * old, so that epoch's leader, if any, may still act. *ret_epoch (may be NULL): that epoch. An operator's
+ * run is not started then, nor voted for (quorum.h, BUSY). */
+bool daemon_cluster_election_pending(const daemon_cluster *dc, uint64_t *ret_epoch);
+
+/* failover-trigger.c: the control verbs failover, switchover. */
 int daemon_control_failover(daemon_cluster *dc, control_client *c, const control_request *req);
 int daemon_control_switchover(daemon_cluster *dc, control_client *c, const control_request *req);
+
+/* daemon-maintenance.c: the control verb maintenance: recorded (set now), persisted, sent to the
+ * connected peers; the reply says to how many of them. */
 int daemon_control_maintenance(daemon_cluster *dc, control_client *c, const control_request *req);
+
+/* daemon-maintenance.c: a MAINTENANCE payload from peer sender: adopted (persisted, timer armed, logged,
+ * audited) when its set time is newer than ours. 0 (also when ignored), -EINVAL for a bad payload. */
+int daemon_maintenance_on_message(daemon_ctx *d, const char *sender, json_object *payload);
+
+/* daemon-maintenance.c: the link to peer (config order) (re)connected: sends it the maintenance record
+ * of every cluster that has one with a set time, so that a sentinel back from a restart or a partition
+ * converges. */
+void daemon_maintenance_peer_connected(daemon_ctx *d, size_t peer);
 
 /* daemon-history.c: the control verbs history and why (from the audit log). */
 int daemon_control_history(daemon_cluster *dc, control_client *c, const control_request *req);
@@ -128,8 +155,13 @@ cluster_state daemon_cluster_state(const daemon_cluster *dc);
 /* daemon.c: what the daemon knows about a cluster beyond its topology (op, SDOWN, ODOWN, maintenance). */
 cluster_state_overlay daemon_cluster_overlay(const daemon_cluster *dc);
 
-/* failover-trigger.c: arms (or disarms) the timer that ends a maintenance window with a TTL. */
+/* daemon-maintenance.c: arms (or disarms) the timer that ends a maintenance window with a TTL. */
 void daemon_cluster_arm_maintenance(daemon_cluster *dc);
+
+/* daemon-control.c: the leader of the epoch of the cluster's configuration as this sentinel knows it
+ * (itself while it runs a failover or switchover; whom it voted for in that epoch), or NULL: unknown
+ * (a discovered primary, or a configuration adopted from an epoch it did not vote in). */
+const char *daemon_cluster_leader(const daemon_cluster *dc);
 
 /* daemon-control.c: answers control requests. */
 int daemon_control_handler(control_server *s, control_client *c, const control_request *req, void *userdata);
@@ -141,7 +173,7 @@ int daemon_reload(daemon_ctx *d, char **ret_error);
 typedef struct daemon_peers daemon_peers;
 
 /* daemon-peers.c: with peers configured, listens on sentinel.listen, dials every peer and sends HELLO
- * and OPINION every 500 ms; answers vote requests, adopts newer configurations. 0 (also without
+ * and OPINION every round (500 ms, or self_fence_after_ms / 4 when shorter); answers vote requests, adopts newer configurations. 0 (also without
  * peers) or a negative errno (logged). */
 int daemon_peers_start(daemon_ctx *d);
 
@@ -162,8 +194,55 @@ void daemon_peers_opinions(daemon_cluster *dc, quorum_opinion *ret, size_t *ret_
  * opinions (window down_after_ms + 2 x interval_ms); *ret_json (may be NULL) its JSON. */
 int daemon_cluster_odown(daemon_cluster *dc, size_t primary, quorum_odown_result *ret, json_object **ret_json);
 
-/* daemon-peers.c: broadcasts VOTE_REQUEST {cluster, epoch, primary}. */
-void daemon_peers_request_votes(daemon_cluster *dc, uint64_t epoch, const char *primary);
+/* daemon-peers.c: sends every peer this sentinel's OPINION now (an SDOWN began or ended), not only at
+ * the next round. */
+void daemon_peers_opinion_now(daemon_ctx *d);
+
+/* daemon-peers.c: broadcasts VOTE_REQUEST {cluster, epoch, primary, kind}. */
+void daemon_peers_request_votes(daemon_cluster *dc, uint64_t epoch, const char *primary, quorum_vote_kind kind);
 
 /* daemon-peers.c: broadcasts CONFIG {cluster, epoch, primary} after a promotion. */
 void daemon_peers_announce_config(daemon_cluster *dc, uint64_t epoch, const char *primary);
+
+/* daemon-peers.c: sends a message with payload (taken) to peer `to` (config order), or to every
+ * connected peer when to < 0: how many peers it went to (0 without peers), or a negative errno. */
+int daemon_peers_send(daemon_ctx *d, ssize_t to, peer_msg_type type, json_object *payload);
+
+/* daemon-fence.c: starts the pings of the self-fencing lease at first_ping (this boot's boot time, so
+ * pings only grow across restarts). 0 or -ENOMEM. */
+int daemon_lease_start(daemon_ctx *d, uint64_t first_ping);
+
+/* daemon-fence.c: the ping of this OPINION round, its sending time recorded. */
+uint64_t daemon_lease_ping(daemon_ctx *d);
+
+/* daemon-fence.c: takes the confirmations in an OPINION of peer (config order), dated by the ping its
+ * pong echoes, and re-evaluates the self-fence of each cluster it confirms. */
+void daemon_lease_on_opinion(daemon_ctx *d, size_t peer, const peer_opinion *o);
+
+/* daemon-fence.c: frees the lease. */
+void daemon_lease_free(daemon_ctx *d);
+
+/* daemon-fence.c: whether this sentinel confirms the cluster's primary now (its OPINION's confirms). */
+bool daemon_cluster_confirms(daemon_cluster *dc);
+
+/* daemon-fence.c: this sentinel voted (or asked for votes) in an election of dc in epoch: it stops
+ * confirming the primary for 2 x failover.timeout_ms unless a newer configuration arrives. */
+void daemon_fence_voted(daemon_cluster *dc, uint64_t epoch);
+
+/* daemon-fence.c: with peers, fences (read_only=ON, clients killed) the primary of this sentinel's zone
+ * when no majority of sentinels confirmed it for self_fence_after_ms, lifts its own fence when a
+ * majority confirms it again; logged, audited, paged. Cheap: called after every OPINION and probe. */
+void daemon_fence_evaluate(daemon_cluster *dc);
+
+/* daemon-fence.c: whether this sentinel holds the cluster's primary self-fenced now. */
+bool daemon_fence_holds(const daemon_cluster *dc);
+
+/* daemon-fence.c: the last self-fence decision as JSON (a new reference), or NULL. */
+json_object *daemon_fence_json(const daemon_cluster *dc);
+
+/* daemon-fence.c: the cluster's config was replaced: a fence or lift in flight (which points into the
+ * old one) is cancelled; the next evaluation starts it again if still due. */
+void daemon_fence_reconfigured(daemon_cluster *dc);
+
+/* daemon-fence.c: frees the cluster's self-fence state (an action in flight is cancelled). */
+void daemon_fence_free(daemon_cluster *dc);

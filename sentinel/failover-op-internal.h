@@ -37,12 +37,14 @@ struct failover_op {
         endpoints_op *endpoints;
         sd_event_source *timer;
         sd_event_source *defer;
+        sd_event_source *fence_wait; /* forced, the old primary not reached: until its zone fences it */
         bool unfencing;     /* the run ended; the old primary is being made writable again */
 
         /* the election with peers: the epoch asked for and the replies so far (our own vote first) */
+        bool won;           /* the election of run->epoch was won */
         bool electing;
         uint64_t election_epoch;
-        char **voters, **voted_for;
+        char **voters, **voted_for, **reasons; /* reasons: of denials, NULL when none given */
         bool *granted;
         size_t n_votes;
         bool finished;      /* the run ended and was reported */
@@ -82,3 +84,17 @@ void op_elect(failover_op *op);
 
 /* failover-elect.c: forgets the votes collected. */
 void op_votes_free(failover_op *op);
+
+/* failover-elect.c: the run ended in elect after asking the peers for votes: writes the election-lost
+ * audit record (the tally, every answer, the decision that started it) and its one log line, and
+ * returns true; the caller then writes no run record and pages nothing (SPEC 6: failover-* come from
+ * the leader of an epoch, and this sentinel was none). false when there was no election to lose (no
+ * peers, or its own vote could not be recorded): a failed run like any other. */
+bool op_election_lost(failover_op *op);
+
+/* failover-elect.c: a run that won its election and failed before its promotion was written ahead:
+ * nothing was promoted in its epoch, so its leader records and announces the old primary as that
+ * epoch's configuration. The others then take the epoch as concluded: their votes stop suspending
+ * their confirmations of the primary (self-fencing) and stop counting as a pending run (BUSY). No
+ * other run can be going on: the voters of this one were not busy (quorum.h). */
+void op_reaffirm(failover_op *op);

@@ -168,6 +168,8 @@ static void op_cancel_phase(failover_op *op, failover_phase ended) {
                 op->pre = hook_pre_cancel(op->pre);
         if (ended == FAILOVER_PHASE_ENDPOINTS)
                 op->endpoints = endpoints_op_free(op->endpoints);
+        if (ended == FAILOVER_PHASE_FENCE)
+                op->fence_wait = sd_event_source_disable_unref(op->fence_wait);
         if (ended <= FAILOVER_PHASE_PROMOTE || ended == FAILOVER_PHASE_REPOINT_REPLICAS)
                 for (size_t i = 0; i < op->n_servers; i++)
                         if (op->actions[i])
@@ -257,6 +259,107 @@ static unsigned op_semi_flag(const failover_op *op) {
         return op->semi_sync ? SERVER_ACTION_SEMI_SYNC : 0;
 }
 
+/* Whether a sentinel is configured in zone (this one or a peer). */
+static bool zone_has_sentinel(const failover_op *op, const char *zone) {
+        const sentinel_conf *s = &op->dc->daemon->config->sentinel;
+        if (!zone || !zone[0])
+                return false;
+        if (streq_ptr(s->zone, zone))
+                return true;
+        for (size_t i = 0; i < s->n_peers; i++)
+                if (streq_ptr(s->peers[i].zone, zone))
+                        return true;
+        return false;
+}
+
+static int on_fence_waited(sd_event_source *s, uint64_t usec, void *userdata) {
+        failover_op *op = userdata;
+        op->fence_wait = sd_event_source_disable_unref(op->fence_wait);
+        op_log(op, LOG_NOTICE, NULL, "waited for the sentinel of %s's zone to fence it: promoting",
+                server_name(op, op->old_primary));
+        op_step(op, FAILOVER_EVENT_PHASE_OK, FAILOVER_REASON_OK, NULL);
+        return 0;
+}
+
+static uint64_t forced_wait_usec(const cluster_conf *c) {
+        return (c->fencing.self_fence_after_ms + c->probe.timeout_ms) * USEC_PER_MSEC;
+}
+
+bool failover_op_forced_wait_fits(
+        const cluster_conf *c, uint64_t *ret_wait_usec, uint64_t *ret_budget_usec) {
+        uint64_t t = c->failover.timeout_ms,
+                 pre = failover_plan_phase_budget_usec(t, FAILOVER_PHASE_PRE_HOOKS);
+        uint64_t budget, wait = forced_wait_usec(c);
+
+        /* as failover_run_new() and the plan's checkpoints: a longer pre hook lengthens its slice */
+        for (size_t k = 0; k < c->n_hooks; k++)
+                if (c->hooks[k].class == HOOK_CLASS_PRE && c->hooks[k].timeout_ms * USEC_PER_MSEC > pre)
+                        pre = c->hooks[k].timeout_ms * USEC_PER_MSEC;
+        budget = failover_plan_phase_budget_usec(t, FAILOVER_PHASE_ELECT) + pre +
+                 failover_plan_phase_budget_usec(t, FAILOVER_PHASE_FENCE);
+        if (ret_wait_usec)
+                *ret_wait_usec = wait;
+        if (ret_budget_usec)
+                *ret_budget_usec = budget;
+        return wait < budget;
+}
+
+/* The fence did not reach the old primary. An ODOWN failover goes on: its voters failed to reach the
+ * primary for down_after_ms, longer than self_fence_after_ms, so the primary's zone sentinel has
+ * fenced it already (quorum.h). The voters of a forced failover need not have seen it down: one may
+ * still reach it and confirmed it until it voted. A majority granted this election, so no majority
+ * confirms the primary after the win, and the sentinel of its zone fences it self_fence_after_ms
+ * later at the latest; the promotion waits that long after the win, plus one probe timeout (the zone
+ * sentinel's timer and its SET GLOBAL read_only). The wait must end within the fence phase's deadline
+ * (the run's budget, failover.timeout_ms): else the run fails rather than promote early. Without peers
+ * nobody else confirmed the primary, and nobody would fence it: no wait. */
+static void op_fence_unreached(failover_op *op) {
+        const cluster_conf *c = op_conf(op);
+        const failover_phase_span *elect = &op->run->phases[FAILOVER_PHASE_ELECT];
+        uint64_t now = op_now(op), until, deadline, wait_usec;
+        const char *zone = c->servers[op->old_primary].zone;
+        int r;
+
+        if (failover_op_get_vote_kind(op) != QUORUM_VOTE_KIND_FORCED ||
+                op->dc->daemon->config->sentinel.n_peers == 0 || !elect->ended) {
+                op_step(op, FAILOVER_EVENT_PHASE_OK, FAILOVER_REASON_OK, NULL);
+                return;
+        }
+        wait_usec = forced_wait_usec(c);
+        until = elect->end_usec + wait_usec;
+        if (until <= now) {
+                op_step(op, FAILOVER_EVENT_PHASE_OK, FAILOVER_REASON_OK, NULL);
+                return;
+        }
+        deadline = failover_plan_deadline(op->run);
+        if (until >= deadline) {
+                op_step(op, FAILOVER_EVENT_PHASE_FAILED, FAILOVER_REASON_FENCE_FAILED,
+                        "%s was not reached to fence it, and its zone's sentinel may need %" PRIu64
+                        " ms after the election (self_fence_after_ms %" PRIu64 " + probe timeout_ms %" PRIu64
+                        ") to fence it, past the fence phase's deadline %" PRIu64 " ms after the election "
+                        "(failover.timeout_ms %" PRIu64 "): not promoting while it may still take writes",
+                        server_name(op, op->old_primary), (uint64_t) (wait_usec / USEC_PER_MSEC),
+                        c->fencing.self_fence_after_ms, c->probe.timeout_ms,
+                        (uint64_t) ((deadline - elect->end_usec) / USEC_PER_MSEC),
+                        (uint64_t) (op->run->timeout_usec / USEC_PER_MSEC));
+                return;
+        }
+        op_log(op, LOG_WARNING, "SELF_FENCE_WAIT",
+                "old primary %s not reached: waiting %" PRIu64 " ms for its zone's sentinel to fence it%s",
+                server_name(op, op->old_primary),
+                (uint64_t) ((until - now + USEC_PER_MSEC - 1) / USEC_PER_MSEC),
+                zone_has_sentinel(op, zone) ? ""
+                                            : " (no sentinel is configured in its zone: nobody may fence it "
+                                              "before the promotion)");
+        op->fence_wait = sd_event_source_disable_unref(op->fence_wait);
+        r = sd_event_add_time(
+                op->dc->daemon->event, &op->fence_wait, CLOCK_MONOTONIC, until, 0, on_fence_waited, op);
+        if (r < 0)
+                op_step(op, FAILOVER_EVENT_PHASE_FAILED, FAILOVER_REASON_FENCE_FAILED,
+                        "cannot wait for %s's zone to fence it: %s", server_name(op, op->old_primary),
+                        strerror(-r));
+}
+
 static void on_fenced(server_action *a, const server_action_result *res, void *userdata) {
         failover_op *op = userdata;
         bool answered = probe_error_class_is_alive(res->error_class);
@@ -295,7 +398,7 @@ static void on_fenced(server_action *a, const server_action_result *res, void *u
         }
         op_log(op, LOG_NOTICE, NULL, "%s cannot be reached to fence it (%s): going on, it is down",
                 server_name(op, op->old_primary), res->message);
-        op_step(op, FAILOVER_EVENT_PHASE_OK, FAILOVER_REASON_OK, NULL);
+        op_fence_unreached(op);
 }
 
 static void op_fence(failover_op *op) {
@@ -383,12 +486,15 @@ static void on_promoted(server_action *a, const server_action_result *res, void 
                 op->new_binlog_state = res->gtid_binlog_state ? strdup(res->gtid_binlog_state) : NULL;
         }
         op->dc->last_failover_usec = op_now(op);
+        /* Committed: the configuration is no longer pending, and the peers may adopt it. */
+        (void) state_set_cluster_pending(d->state, cluster, false);
         r = state_set_cluster_last_failover(d->state, cluster, realtime, op->run->epoch);
         if (r >= 0)
                 r = state_save(d->config->sentinel.state_dir, d->state);
         if (r < 0)
-                op_log(op, LOG_ERR, NULL, "cannot record the time of this failover (the cooldown will not survive a restart): %s",
-                        state_strerror(r));
+                op_log(op, LOG_ERR, NULL, "cannot record the end of this promotion (the cooldown and the commit will not "
+                        "survive a restart): %s", state_strerror(r));
+        daemon_peers_announce_config(op->dc, op->run->epoch, server_name(op, op->new_primary));
         op_log(op, LOG_NOTICE, NULL, "%s is the primary%s, at %s", server_name(op, op->new_primary),
                 res->already ? " (it already was)" : "", op->run->new_primary_gtid ? op->run->new_primary_gtid : "?");
         op_step(op, FAILOVER_EVENT_PHASE_OK, FAILOVER_REASON_OK, NULL);
@@ -401,8 +507,12 @@ static void op_promote(failover_op *op) {
         int r;
 
         /* Written ahead: from here on the sentinel believes in the candidate, so a crash between this
-         * and the promotion can never lead to promoting a second server for the same failure. */
+         * and the promotion can never lead to promoting a second server for the same failure. Pending
+         * until on_promoted(): the peers are not told (OPINION says pending, no CONFIG) before the
+         * promotion committed, so a crash here never leaves them believing in an unpromoted replica. */
         r = state_set_cluster_primary(d->state, op_conf(op)->name, name, op->run->epoch);
+        if (r >= 0)
+                r = state_set_cluster_pending(d->state, op_conf(op)->name, true);
         if (r >= 0)
                 r = state_save(d->config->sentinel.state_dir, d->state);
         if (r < 0) {
@@ -412,7 +522,6 @@ static void op_promote(failover_op *op) {
                 return;
         }
         (void) monitor_set_known_primary(op->dc->monitor, name);
-        daemon_peers_announce_config(op->dc, op->run->epoch, name);
         a = op_action(op, op->new_primary);
         r = a ? server_action_promote(a, op_semi_flag(op), op_deadline(op), on_promoted, op) : -ENOMEM;
         if (r < 0)
@@ -566,6 +675,14 @@ static void op_finish(failover_op *op) {
         (void) failover_run_to_json(run, &run_json);
         (void) failover_run_format(run, &text);
 
+        /* A lost election is not a run: no run record, no page (op_election_lost()). */
+        if (op_election_lost(op)) {
+                op_reply(op, run_json, text ? text : "");
+                json_object_put(run_json);
+                op_release_later(op);
+                return;
+        }
+
         inputs = json_object_new_object();
         json_object_object_add(inputs, "kind", json_object_new_string(failover_op_kind_to_string(op->kind)));
         json_object_object_add(inputs, "run", json_object_get(run_json));
@@ -600,6 +717,8 @@ static void op_finish(failover_op *op) {
         op_reply(op, run_json, text ? text : "");
         json_object_put(run_json);
 
+        if (!ok)
+                op_reaffirm(op);
         /* Before the promotion committed, the old primary goes back to what it was if we touched it. */
         if (!ok && op->old_fenced && !failover_phase_is_committed(run->failed_phase)) {
                 server_action *a = op_action(op, op->old_primary);
@@ -636,6 +755,7 @@ failover_op *failover_op_free(failover_op *op) {
         endpoints_op_free(op->endpoints);
         sd_event_source_disable_unref(op->timer);
         sd_event_source_disable_unref(op->defer);
+        sd_event_source_disable_unref(op->fence_wait);
         control_client_unref(op->client);
         candidate_selection_free(op->selection);
         json_object_put(op->decision);

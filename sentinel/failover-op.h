@@ -14,10 +14,15 @@
  * every peer (daemon-peers.c), the replies come back through failover_op_on_vote_reply() and are
  * counted by quorum_tally(); a majority of ALL configured sentinels wins the epoch and the run goes
  * on in it; a split vote (every sentinel answered, too few grants) or the phase deadline fails the
- * run in elect, and the next automatic attempt waits quorum_retry_delay_usec(). A newer configuration
- * announced by a peer aborts a run that has not committed (failover_op_abort_stale()). The peers
- * grant a vote only for a primary they see ODOWN themselves, so with peers a switchover (healthy
- * primary) is refused in elect (NOT_ODOWN): switchover with peers needs a protocol extension. */
+ * run in elect, and the next automatic attempt waits quorum_retry_delay_usec(). A lost election is
+ * audited as election-lost with the tally, not as a run, and pages nothing: this sentinel led nothing.
+ * A newer configuration announced by a peer aborts a run that has not committed
+ * (failover_op_abort_stale()). The request names the kind of the run (failover_op_get_vote_kind()):
+ * the peers grant a failover's vote only when they see the primary ODOWN themselves, an operator's
+ * switchover or forced failover without (quorum.h, quorum_vote_kind). A forced failover that cannot
+ * reach the old primary to fence it therefore waits, before it promotes, until the sentinel of the
+ * old primary's zone has fenced it: self_fence_after_ms after the election (within the run's
+ * deadlines, or it fails). */
 #pragma once
 
 #include <stdbool.h>
@@ -26,6 +31,7 @@
 
 #include "candidate.h"
 #include "control-server.h"
+#include "quorum.h"
 
 struct daemon_cluster;
 
@@ -86,3 +92,17 @@ bool failover_op_electing(const failover_op *op, uint64_t *ret_epoch);
 
 /* The index of the primary the run replaces. */
 size_t failover_op_get_old_primary(const failover_op *op);
+
+/* What the run's election asks the peers for: SWITCHOVER for a switchover, FORCED for `failover --force`,
+ * FAILOVER otherwise: automatic, a resumed promotion, or an operator's failover without force (only a
+ * raw control request: sentinelctl refuses `failover` without --force), which is an automatic one run
+ * early: failover-decide.h asks this sentinel for ODOWN (SDOWN with no_quorum) and the voters ask
+ * for their own ODOWN. */
+quorum_vote_kind failover_op_get_vote_kind(const failover_op *op);
+
+/* With peers, a forced failover cannot fence an old primary its voters may still reach: unless that
+ * primary answers (and the run aborts), it waits *ret_wait_usec after its election (self_fence_after_ms
+ * plus one probe timeout) for the sentinel of the old primary's zone to fence it, and must do so
+ * before the fence phase's checkpoint, *ret_budget_usec after the election started (failover-plan.h).
+ * Whether the wait fits that budget at all (the election itself takes some of it). */
+bool failover_op_forced_wait_fits(const cluster_conf *c, uint64_t *ret_wait_usec, uint64_t *ret_budget_usec);

@@ -1,8 +1,8 @@
 /* When to fail over (SPEC 5.7-5.10): after every monitor result of a cluster whose primary is down for
  * this sentinel, the pre-checks of failover-decide.h run over the candidates of candidate.h; a GO
  * starts the engine (failover-op.h), a refusal is audited, logged and paged as failover-refused, and
- * paged again every down_after_ms while it lasts. Also the operator's verbs that start or pause one:
- * failover, switchover (with --dry-run) and maintenance. */
+ * paged again every down_after_ms while it lasts. Also the operator's verbs that start one: failover
+ * and switchover (with --dry-run); maintenance, which pauses them, is daemon-maintenance.c. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -38,15 +38,6 @@ static uint64_t loop_now(const daemon_cluster *dc) {
         uint64_t now = 0;
         (void) sd_event_now(dc->daemon->event, CLOCK_MONOTONIC, &now);
         return now;
-}
-
-bool daemon_cluster_maintenance(const daemon_cluster *dc, uint64_t *ret_until_realtime_usec) {
-        uint64_t until = 0;
-        bool on = state_get_cluster_maintenance(dc->daemon->state, dc->conf->name, &until) > 0 &&
-                until > timefmt_now_realtime_usec();
-        if (ret_until_realtime_usec)
-                *ret_until_realtime_usec = on ? until : 0;
-        return on;
 }
 
 /* Another server than the failed primary (and the candidate, which promotion makes writable anyway)
@@ -170,6 +161,28 @@ static int start_failover(daemon_cluster *dc, decision *x, bool manual, bool for
 }
 
 /* The primary is down for this sentinel and nothing runs: fail over, or say why not. */
+
+/* The first election after ODOWN starts this long after it per place of this sentinel's name among all
+ * configured sentinels' (sorted), so that one asks first and the others vote for it. */
+#define ELECT_STAGGER_USEC (50 * USEC_PER_MSEC)
+
+/* This sentinel's place among the configured sentinels sorted by name (0 first). */
+static unsigned elect_rank(const config *cfg) {
+        unsigned rank = 0;
+        for (size_t i = 0; i < cfg->sentinel.n_peers; i++)
+                rank += strcmp(cfg->sentinel.peers[i].name, cfg->sentinel.name) < 0;
+        return rank;
+}
+
+void daemon_cluster_stagger_election(daemon_cluster *dc) {
+        uint32_t rnd = 0;
+
+        if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
+                rnd = (uint32_t) loop_now(dc);
+        dc->elect_after_usec = loop_now(dc) + elect_rank(dc->daemon->config) * ELECT_STAGGER_USEC +
+                rnd % (ELECT_STAGGER_USEC / 2);
+}
+
 static void evaluate_down(daemon_cluster *dc, size_t primary) {
         const cluster_conf *c = dc->conf;
         uint64_t epoch = state_get_epoch(dc->daemon->state);
@@ -184,13 +197,11 @@ static void evaluate_down(daemon_cluster *dc, size_t primary) {
                 quorum_odown_result od = {};
                 json_object *j = NULL;
                 if (daemon_cluster_odown(dc, primary, &od, &j) >= 0 && od.odown) {
-                        uint32_t rnd = 0;
                         dc->odown = true;
-                        /* The sentinels see ODOWN at about the same time: a random start within a second
-                         * keeps them from all asking for votes at once (a split vote). */
-                        if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
-                                rnd = (uint32_t) loop_now(dc);
-                        dc->elect_after_usec = loop_now(dc) + rnd % USEC_PER_SEC;
+                        /* The sentinels see ODOWN at about the same time: staggered starts keep them from
+                         * all asking for votes at once (a split vote): ELECT_STAGGER_USEC per place of this
+                         * sentinel's name among all configured ones, plus a random part of that. */
+                        daemon_cluster_stagger_election(dc);
                         json_object *details = json_object_new_object();
                         json_object_object_add(details, "odown", TAKE_PTR(j));
                         daemon_raise(dc, EVENT_ODOWN, epoch, NULL, primary, TOPOLOGY_NONE, details,
@@ -290,6 +301,15 @@ static bool evaluate_resume(daemon_cluster *dc, const topology *t) {
         const sdown_tracker *sd = monitor_sdown(m, from);
         if (!sd || !sdown_is_down(sd))
                 return false;
+        if (daemon_peers_count(dc->daemon) > 0) {
+                /* The voters grant only for a primary they know (they never adopted the pending
+                 * configuration: they know `from`) and see ODOWN: asking before that loses an epoch. */
+                quorum_odown_result od = {};
+                bool odown = daemon_cluster_odown(dc, from, &od, NULL) >= 0 && od.odown;
+                quorum_odown_result_done(&od);
+                if (!odown)
+                        return false;
+        }
 
         json_object *j = json_object_new_object();
         json_object_object_add(j, "kind", json_object_new_string("failover"));
@@ -356,6 +376,64 @@ void daemon_cluster_evaluate(daemon_cluster *dc) {
         daemon_reconcile(dc);
 }
 
+bool daemon_cluster_election_pending(const daemon_cluster *dc, uint64_t *ret_epoch) {
+        const daemon_ctx *d = dc->daemon;
+        uint64_t vote_epoch = 0, config_epoch = 0, now = loop_now(dc);
+        const char *cand = NULL;
+
+        if (dc->voted_usec == 0 || now - dc->voted_usec >= dc->conf->failover.timeout_ms * USEC_PER_MSEC)
+                return false;
+        if (state_last_vote(d->state, &vote_epoch, &cand) <= 0 || !cand)
+                return false;
+        (void) state_get_cluster_primary(d->state, dc->conf->name, NULL, &config_epoch);
+        if (vote_epoch <= config_epoch)
+                return false;
+        if (ret_epoch)
+                *ret_epoch = vote_epoch;
+        return true;
+}
+
+/* With peers, a run of the cluster that this sentinel does not lead may be going on: an operator's run
+ * waits (quorum.h, BUSY). 0, or the refusal sent. */
+static int refuse_if_election_pending(daemon_cluster *dc, control_client *client, const char *verb, bool *ret_refused) {
+        uint64_t epoch = 0, now = loop_now(dc), budget = dc->conf->failover.timeout_ms * USEC_PER_MSEC;
+
+        *ret_refused = false;
+        if (daemon_peers_count(dc->daemon) == 0 || !daemon_cluster_election_pending(dc, &epoch))
+                return 0;
+        *ret_refused = true;
+        return control_client_reply_error(client, CONTROL_ERROR_REFUSED,
+                "BUSY: this sentinel voted in an election of %s in epoch %" PRIu64 " %" PRIu64
+                " ms ago and no configuration of that epoch has arrived: its leader may still be running; "
+                "a %s can start in %" PRIu64 " ms",
+                dc->conf->name, epoch, (uint64_t) ((now - dc->voted_usec) / USEC_PER_MSEC), verb,
+                (uint64_t) ((dc->voted_usec + budget - now + USEC_PER_MSEC - 1) / USEC_PER_MSEC));
+}
+
+/* With peers, whether this sentinel reaches a majority of ALL sentinels (itself included), which an
+ * election needs; when not, *ret_text (may be NULL) says so. */
+static bool majority_in_reach(const daemon_cluster *dc, char **ret_text) {
+        const daemon_ctx *d = dc->daemon;
+        size_t reach = 1 + daemon_peers_reachable(d), need = config_majority(d->config);
+
+        if (daemon_peers_count(d) == 0 || reach >= need)
+                return true;
+        if (ret_text && asprintf(ret_text,
+                                "this sentinel reaches %zu of %zu sentinels (itself included); electing a leader needs "
+                                "a majority of %zu",
+                                reach, config_n_sentinels(d->config), need) < 0)
+                *ret_text = NULL;
+        return false;
+}
+
+/* A refusal added to a decision's JSON (verdict key "go") or a switchover check's ("ok") after the pure
+ * checks ran. */
+static void json_refuse(json_object *j, const char *verdict_key, const char *reason, const char *text) {
+        json_object_object_add(j, verdict_key, json_object_new_boolean(false));
+        json_object_object_add(j, "reason", json_object_new_string(reason));
+        json_object_object_add(j, "text", json_object_new_string(text));
+}
+
 static int reply_text(control_client *client, json_object *res, const char *text) {
         json_object_object_add(res, "text", json_object_new_string(text ? text : ""));
         return control_client_reply(client, res);
@@ -380,6 +458,10 @@ int daemon_control_failover(daemon_cluster *dc, control_client *client, const co
         if (dc->op)
                 return control_client_reply_error(client, CONTROL_ERROR_REFUSED, "BUSY: a %s of %s is running (epoch %" PRIu64 ")",
                         failover_op_kind_to_string(failover_op_get_kind(dc->op)), c->name, failover_op_get_epoch(dc->op));
+        bool pending;
+        r = refuse_if_election_pending(dc, client, "failover", &pending);
+        if (pending)
+                return r;
         if (primary == TOPOLOGY_NONE)
                 return control_client_reply_error(client, CONTROL_ERROR_REFUSED,
                         "NO_PRIMARY: %s has no known primary to fail over from", c->name);
@@ -389,6 +471,48 @@ int daemon_control_failover(daemon_cluster *dc, control_client *client, const co
                         c->name);
         if (r < 0)
                 return r;
+        /* --no-quorum lets this sentinel's SDOWN stand for ODOWN; with peers the election still needs a
+         * majority (the operator's kind spares the voters only their own ODOWN: quorum.h). */
+        _cleanup_free_ char *no_majority = NULL;
+        if (x.d.go && !majority_in_reach(dc, &no_majority)) {
+                char *t = NULL;
+                if (asprintf(&t, "refused (QUORUM_LOST): %s; --no-quorum does not spare the election",
+                            no_majority ? no_majority : "no majority of sentinels in reach") < 0)
+                        return -ENOMEM;
+                x.d.go = false;
+                x.d.reason = FAILOVER_REASON_QUORUM_LOST;
+                x.d.candidate = TOPOLOGY_NONE;
+                free(x.d.text);
+                x.d.text = t;
+                json_refuse(x.json, "go", "QUORUM_LOST", t);
+                json_object_object_add(x.json, "candidate", NULL);
+                json_object *refusals = json_object_object_get(x.json, "refusals");
+                if (refusals && json_object_is_type(refusals, json_type_array))
+                        json_object_array_add(refusals, json_object_new_string("QUORUM_LOST"));
+        }
+        /* With peers a forced failover waits for the old primary's zone to fence it (failover-op.h): a
+         * budget too short for that fails the run after its election; say so now, before any vote. */
+        uint64_t wait_usec = 0, budget_usec = 0;
+        if (x.d.go && force && daemon_peers_count(dc->daemon) > 0 &&
+                !failover_op_forced_wait_fits(c, &wait_usec, &budget_usec)) {
+                char *t = NULL;
+                if (asprintf(&t, "refused (TIMEOUT): a forced failover that cannot reach %s waits %" PRIu64
+                            " ms after its election (self_fence_after_ms %" PRIu64 " + probe.timeout_ms %" PRIu64
+                            ") for the sentinel of its zone to fence it, and failover.timeout_ms %" PRIu64
+                            " leaves only %" PRIu64 " ms for the election and that: it would have to promote "
+                            "early; raise failover.timeout_ms",
+                            c->servers[primary].name, (uint64_t) (wait_usec / USEC_PER_MSEC),
+                            c->fencing.self_fence_after_ms, c->probe.timeout_ms, c->failover.timeout_ms,
+                            (uint64_t) (budget_usec / USEC_PER_MSEC)) < 0)
+                        return -ENOMEM;
+                x.d.go = false;
+                x.d.reason = FAILOVER_REASON_TIMEOUT;
+                x.d.candidate = TOPOLOGY_NONE;
+                free(x.d.text);
+                x.d.text = t;
+                json_refuse(x.json, "go", "TIMEOUT", t);
+                json_object_object_add(x.json, "candidate", NULL);
+        }
         (void) failover_decision_format(x.json, &text);
         json_object_object_add(x.json, "dry_run", json_object_new_boolean(dry_run));
         if (!dry_run)
@@ -429,6 +553,10 @@ int daemon_control_switchover(daemon_cluster *dc, control_client *client, const 
         if (dc->op)
                 return control_client_reply_error(client, CONTROL_ERROR_REFUSED, "BUSY: a %s of %s is running (epoch %" PRIu64 ")",
                         failover_op_kind_to_string(failover_op_get_kind(dc->op)), c->name, failover_op_get_epoch(dc->op));
+        bool pending;
+        r = refuse_if_election_pending(dc, client, "switchover", &pending);
+        if (pending)
+                return r;
         for (size_t i = 0; i < c->n_servers; i++)
                 latest[i] = monitor_server_status(dc->monitor, i);
         r = switchover_check_run(c, latest, monitor_topology(dc->monitor), to, &chk);
@@ -442,21 +570,31 @@ int daemon_control_switchover(daemon_cluster *dc, control_client *client, const 
                 return r;
         json_object_object_add(j, "kind", json_object_new_string("switchover"));
         json_object_object_add(j, "at", json_object_new_uint64(timefmt_now_realtime_usec()));
+        /* With peers a switchover is elected like a failover (a SWITCHOVER vote, quorum.h): without a
+         * majority in reach say so now, not after the elect phase's deadline. */
+        bool ok = chk->ok;
+        const char *reason = switchover_reason_to_string(chk->reason);
+        _cleanup_free_ char *no_majority = NULL;
+        if (ok && !majority_in_reach(dc, &no_majority)) {
+                ok = false;
+                reason = "QUORUM_LOST";
+                json_refuse(j, "ok", reason, no_majority ? no_majority : "no majority of sentinels in reach");
+        }
         (void) switchover_check_format(j, &text);
         if (dry_run) {
                 json_object *res = json_object_new_object();
                 json_object_object_add(res, "dry_run", json_object_new_boolean(true));
-                json_object_object_add(res, "go", json_object_new_boolean(chk->ok));
+                json_object_object_add(res, "go", json_object_new_boolean(ok));
                 json_object_object_add(res, "check", j);
                 return reply_text(client, res, text);
         }
         remember_decision(dc, j);
         json_object *in = json_object_new_object();
         json_object_object_add(in, "check", json_object_get(j));
-        daemon_audit(dc->daemon, c->name, "switchover-requested", switchover_reason_to_string(chk->reason), in);
-        if (!chk->ok) {
-                r = control_client_reply_error(client, CONTROL_ERROR_REFUSED, "%s: %s",
-                        switchover_reason_to_string(chk->reason), chk->text ? chk->text : "refused");
+        daemon_audit(dc->daemon, c->name, "switchover-requested", reason, in);
+        if (!ok) {
+                r = control_client_reply_error(client, CONTROL_ERROR_REFUSED, "%s: %s", reason,
+                        no_majority ? no_majority : chk->text ? chk->text : "refused");
                 json_object_put(j);
                 return r;
         }
@@ -470,80 +608,4 @@ int daemon_control_switchover(daemon_cluster *dc, control_client *client, const 
                 .timeout_ms = timeout_ms,
         };
         return failover_op_start(dc, &opr);
-}
-
-static int on_maintenance_expired(sd_event_source *s, uint64_t usec, void *userdata) {
-        daemon_cluster *dc = userdata;
-        daemon_ctx *d = dc->daemon;
-        uint64_t until = 0;
-
-        dc->maintenance_timer = sd_event_source_disable_unref(dc->maintenance_timer);
-        if (state_get_cluster_maintenance(d->state, dc->conf->name, &until) <= 0 || until > timefmt_now_realtime_usec())
-                return 0;
-        if (state_set_cluster_maintenance(d->state, dc->conf->name, 0) >= 0)
-                (void) state_save(d->config->sentinel.state_dir, d->state);
-        log_fields_full(LOG_NOTICE,
-                &(log_fields){ .cluster = dc->conf->name, .has_epoch = true, .epoch = state_get_epoch(d->state),
-                        .event = _EVENT_INVALID, .reason = "MAINTENANCE_EXPIRED" },
-                "maintenance mode expired: automatic failover is on again");
-        daemon_audit(d, dc->conf->name, "maintenance-off", "EXPIRED", NULL);
-        daemon_cluster_evaluate(dc);
-        daemon_cluster_changed(dc);
-        return 0;
-}
-
-/* Arms (or disarms) the timer that ends a maintenance window with a TTL. */
-void daemon_cluster_arm_maintenance(daemon_cluster *dc) {
-        uint64_t until = 0;
-
-        dc->maintenance_timer = sd_event_source_disable_unref(dc->maintenance_timer);
-        if (!daemon_cluster_maintenance(dc, &until) || until == UINT64_MAX)
-                return;
-        if (sd_event_add_time(dc->daemon->event, &dc->maintenance_timer, CLOCK_REALTIME, until, USEC_PER_SEC,
-                    on_maintenance_expired, dc) < 0)
-                log_fields_full(LOG_ERR, &(log_fields){ .cluster = dc->conf->name, .event = _EVENT_INVALID },
-                        "cannot arm the end of the maintenance window; it ends at the next probe after it");
-}
-
-int daemon_control_maintenance(daemon_cluster *dc, control_client *client, const control_request *req) {
-        daemon_ctx *d = dc->daemon;
-        bool enabled = control_request_get_bool(req, "enabled", false);
-        uint64_t ttl_s = control_request_get_uint(req, "ttl_s", 0);
-        uint64_t until = 0, now = timefmt_now_realtime_usec();
-        char at[TIMEFMT_RFC3339_MAX] = "";
-        int r;
-
-        if (enabled)
-                until = ttl_s > 0 ? now + ttl_s * USEC_PER_SEC : UINT64_MAX;
-        r = state_set_cluster_maintenance(d->state, dc->conf->name, until);
-        if (r >= 0)
-                r = state_save(d->config->sentinel.state_dir, d->state);
-        if (r < 0)
-                return control_client_reply_error(client, CONTROL_ERROR_FAILED, "cannot record maintenance mode: %s",
-                        state_strerror(r));
-        daemon_cluster_arm_maintenance(dc);
-        if (until && until != UINT64_MAX)
-                (void) timefmt_rfc3339_ms(until, at);
-
-        json_object *in = json_object_new_object();
-        json_object_object_add(in, "until", at[0] ? json_object_new_string(at) : NULL);
-        json_object_object_add(in, "ttl_s", enabled && ttl_s ? json_object_new_uint64(ttl_s) : NULL);
-        daemon_audit(d, dc->conf->name, enabled ? "maintenance-on" : "maintenance-off", "OPERATOR", in);
-        log_fields_full(LOG_NOTICE,
-                &(log_fields){ .cluster = dc->conf->name, .has_epoch = true, .epoch = state_get_epoch(d->state),
-                        .event = _EVENT_INVALID, .reason = "MAINTENANCE" },
-                "maintenance mode %s by the operator%s%s: automatic failover is %s", enabled ? "on" : "off",
-                at[0] ? " until " : "", at, enabled ? "paused" : "on");
-        daemon_cluster_changed(dc);
-        if (!enabled)
-                daemon_cluster_evaluate(dc);
-
-        json_object *res = json_object_new_object();
-        json_object_object_add(res, "cluster", json_object_new_string(dc->conf->name));
-        json_object_object_add(res, "maintenance", json_object_new_boolean(enabled));
-        json_object_object_add(res, "until", at[0] ? json_object_new_string(at) : NULL);
-        char text[256];
-        snprintf(text, sizeof(text), "%s: maintenance %s%s%s", dc->conf->name, enabled ? "on" : "off",
-                at[0] ? " until " : (enabled ? " (no TTL: until 'maintenance off')" : ""), at);
-        return reply_text(client, res, text);
 }

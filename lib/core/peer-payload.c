@@ -40,6 +40,15 @@ static const field opinion_cluster_fields[] = {
         F(peer_opinion_cluster, last_ok_ms_ago, FIELD_U64, true),
         F(peer_opinion_cluster, evidence, FIELD_U64, false),
         F(peer_opinion_cluster, config_epoch, FIELD_U64, false),
+        F(peer_opinion_cluster, pending, FIELD_BOOL, false),
+        F(peer_opinion_cluster, confirms, FIELD_BOOL, false),
+        {},
+};
+
+/* The members of an OPINION beside its clusters. */
+static const field opinion_fields[] = {
+        F(peer_opinion, ping, FIELD_U64, false),
+        F(peer_opinion, pong, FIELD_U64, true),
         {},
 };
 
@@ -47,6 +56,7 @@ static const field vote_request_fields[] = {
         F(peer_vote_request, cluster, FIELD_NAME, false),
         F(peer_vote_request, epoch, FIELD_U64, false),
         F(peer_vote_request, primary, FIELD_NAME, false),
+        F(peer_vote_request, kind, FIELD_NAME, false),
         {},
 };
 
@@ -69,6 +79,7 @@ static const field config_fields[] = {
 static const field maintenance_fields[] = {
         F(peer_maintenance, cluster, FIELD_NAME, false),
         F(peer_maintenance, until_usec, FIELD_U64, false),
+        F(peer_maintenance, set_usec, FIELD_U64, false),
         {},
 };
 
@@ -265,14 +276,18 @@ static bool opinion_has_duplicates(const peer_opinion_cluster *c, size_t n) {
         return false;
 }
 
-int peer_opinion_build(const peer_opinion_cluster *clusters, size_t n_clusters, json_object **ret) {
+int peer_opinion_build(uint64_t ping, uint64_t pong, const peer_opinion_cluster *clusters, size_t n_clusters,
+        json_object **ret) {
         _cleanup_json_ json_object *o = NULL;
+        peer_opinion top = {.ping = ping, .pong = pong};
         json_object *array;
         int r;
 
         if (!ret || (!clusters && n_clusters > 0))
                 return -EINVAL;
         o = json_object_new_object();
+        if (o && (r = fields_build(opinion_fields, &top, o)) < 0)
+                return r;
         array = json_object_new_array_ext((int) n_clusters);
         if (!o || !array) {
                 json_object_put(array);
@@ -312,6 +327,9 @@ int peer_opinion_parse(json_object *p, peer_opinion *ret) {
         if (!json_object_is_type(p, json_type_object) || !json_object_object_get_ex(p, "clusters", &array) ||
                 !json_object_is_type(array, json_type_array))
                 return -EINVAL;
+        r = fields_parse(p, opinion_fields, &o); /* ping and pong: no strings to free */
+        if (r < 0)
+                return r;
         n = json_object_array_length(array);
         if (n > 0) {
                 o.clusters = calloc(n, sizeof(peer_opinion_cluster));
@@ -350,10 +368,19 @@ const peer_opinion_cluster *peer_opinion_find(const peer_opinion *o, const char 
         return NULL;
 }
 
-int peer_vote_request_build(const char *cluster, uint64_t epoch, const char *primary, json_object **ret) {
-        peer_vote_request v = {.cluster = (char *) cluster, .epoch = epoch, .primary = (char *) primary};
+int peer_vote_request_build(
+        const char *cluster, uint64_t epoch, const char *primary, const char *kind, json_object **ret) {
+        peer_vote_request v = {
+                .cluster = (char *) cluster, .epoch = epoch, .primary = (char *) primary, .kind = (char *) kind};
 
+        if (!peer_vote_kind_is_valid(kind))
+                return -EINVAL;
         return flat_build(vote_request_fields, &v, ret);
+}
+
+bool peer_vote_kind_is_valid(const char *kind) {
+        return kind && (streq(kind, PEER_VOTE_KIND_FAILOVER) || streq(kind, PEER_VOTE_KIND_SWITCHOVER) ||
+                               streq(kind, PEER_VOTE_KIND_FORCED));
 }
 
 int peer_vote_request_parse(json_object *p, peer_vote_request *ret) {
@@ -365,6 +392,10 @@ int peer_vote_request_parse(json_object *p, peer_vote_request *ret) {
         r = fields_parse(p, vote_request_fields, &v);
         if (r < 0)
                 return r;
+        if (!peer_vote_kind_is_valid(v.kind)) {
+                peer_vote_request_done(&v);
+                return -EINVAL;
+        }
         *ret = v;
         return 0;
 }
@@ -435,8 +466,8 @@ void peer_config_done(peer_config *c) {
         *c = (peer_config){};
 }
 
-int peer_maintenance_build(const char *cluster, uint64_t until_usec, json_object **ret) {
-        peer_maintenance m = {.cluster = (char *) cluster, .until_usec = until_usec};
+int peer_maintenance_build(const char *cluster, uint64_t until_usec, uint64_t set_usec, json_object **ret) {
+        peer_maintenance m = {.cluster = (char *) cluster, .until_usec = until_usec, .set_usec = set_usec};
 
         return flat_build(maintenance_fields, &m, ret);
 }
@@ -480,6 +511,12 @@ int peer_payload_check(peer_msg_type type, json_object *p) {
         peer_opinion o;
         int r;
 
+        if (type == PEER_MSG_VOTE_REQUEST) {
+                r = peer_vote_request_parse(p, &u.vote_request);
+                if (r >= 0)
+                        peer_vote_request_done(&u.vote_request);
+                return r;
+        }
         if (type == PEER_MSG_OPINION) {
                 r = peer_opinion_parse(p, &o);
                 if (r >= 0)

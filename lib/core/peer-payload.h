@@ -2,16 +2,18 @@
  * with strict validation. Pure code: no I/O, no logging.
  *
  *   HELLO         {"zone":S, "epoch":U, "version":S}
- *   OPINION       {"clusters":[{"name":S, "primary":S|null, "sdown":B, "last_ok_ms_ago":U|null,
- *                               "evidence":U, "config_epoch":U}, ...]}
- *   VOTE_REQUEST  {"cluster":S, "epoch":U, "primary":S}
+ *   OPINION       {"ping":U, "pong":U|null,
+ *                  "clusters":[{"name":S, "primary":S|null, "sdown":B, "last_ok_ms_ago":U|null,
+ *                               "evidence":U, "config_epoch":U, "pending":B, "confirms":B}, ...]}
+ *   VOTE_REQUEST  {"cluster":S, "epoch":U, "primary":S, "kind":K}
  *   VOTE_REPLY    {"cluster":S, "epoch":U, "granted":B, "voted_for":S|null, "reason":T}
  *   CONFIG        {"cluster":S, "epoch":U, "primary":S}
- *   MAINTENANCE   {"cluster":S, "until_usec":U}
+ *   MAINTENANCE   {"cluster":S, "until_usec":U, "set_usec":U}
  *
  * S: a name, 1..PEER_STRING_MAX bytes without control characters (voted_for: a sentinel name, see
  * peer_name_is_valid()); T: the same but may be empty; U: a JSON integer 0..PEER_U64_MAX (json-c
- * reads any larger number as UINT64_MAX, so that value is refused); B: true or false. Every key
+ * reads any larger number as UINT64_MAX, so that value is refused); B: true or false; K: "failover",
+ * "switchover" or "forced" (PEER_VOTE_KIND_*). Every key
  * shown is required, also those that may be null; a missing key, a wrong type, a value out of
  * range, or a string holding a NUL (\u0000) is -EINVAL. Unknown keys are ignored, so a newer
  * sentinel may add fields. Strings must also be valid UTF-8; peer_msg_encode() refuses a payload
@@ -42,6 +44,15 @@ typedef struct peer_hello {
         char *version;  /* the sender's software version */
 } peer_hello;
 
+/* The kinds of election a VOTE_REQUEST asks for: an automatic failover (voters must see the primary
+ * ODOWN themselves), an operator's switchover, an operator's forced failover. */
+#define PEER_VOTE_KIND_FAILOVER   "failover"
+#define PEER_VOTE_KIND_SWITCHOVER "switchover"
+#define PEER_VOTE_KIND_FORCED     "forced"
+
+/* Whether kind is one of PEER_VOTE_KIND_*. */
+bool peer_vote_kind_is_valid(const char *kind);
+
 /* One cluster of an OPINION: what the sender sees of its primary. */
 typedef struct peer_opinion_cluster {
         char *name;
@@ -50,10 +61,18 @@ typedef struct peer_opinion_cluster {
         uint64_t last_ok_ms_ago; /* since the sender's last good probe of it; PEER_MS_NEVER if none */
         uint64_t evidence;       /* replicas whose IO thread still reads from that primary */
         uint64_t config_epoch;   /* the epoch of the sender's configuration of the cluster */
+        bool pending;            /* that configuration is written ahead of its promotion, which has not
+                                  * committed yet: not to be adopted (a crash may leave it so) */
+        bool confirms;           /* the sender confirms primary in config_epoch: its own probes of it
+                                  * succeed now and its current epoch is config_epoch (quorum.h) */
 } peer_opinion_cluster;
 
-/* OPINION: the sender's view of every cluster it monitors. */
+/* OPINION: the sender's view of every cluster it monitors. OPINIONs are sent to each peer on its own,
+ * so that pong can answer that peer: the receiver dates the sender's confirmations by when it sent
+ * the ping that pong echoes (quorum.h, self-fencing), never by when the OPINION arrived. */
 typedef struct peer_opinion {
+        uint64_t ping; /* the sender's counter, one per OPINION round */
+        uint64_t pong; /* the latest ping the sender received from the receiver; PEER_MS_NEVER: none */
         peer_opinion_cluster *clusters; /* names unique */
         size_t n_clusters;
 } peer_opinion;
@@ -62,7 +81,8 @@ typedef struct peer_opinion {
 typedef struct peer_vote_request {
         char *cluster;
         uint64_t epoch;
-        char *primary; /* the failed primary */
+        char *primary; /* the failed primary; of a switchover, the primary to hand over */
+        char *kind;    /* PEER_VOTE_KIND_* */
 } peer_vote_request;
 
 /* VOTE_REPLY: the answer to a VOTE_REQUEST. */
@@ -84,7 +104,9 @@ typedef struct peer_config {
 /* MAINTENANCE: maintenance mode of a cluster, set or cleared on every sentinel. */
 typedef struct peer_maintenance {
         char *cluster;
-        uint64_t until_usec; /* CLOCK_REALTIME microseconds (shared between hosts); 0 = off */
+        uint64_t until_usec; /* CLOCK_REALTIME microseconds (shared between hosts); 0 = off;
+                              * PEER_U64_MAX: on without an end */
+        uint64_t set_usec;   /* CLOCK_REALTIME microseconds when the operator set it: the latest wins */
 } peer_maintenance;
 
 /* Builds a HELLO payload into a new object; -EINVAL when an argument is out of range, -ENOMEM. */
@@ -96,7 +118,8 @@ void peer_hello_done(peer_hello *h);
 
 /* Builds an OPINION payload of n_clusters clusters (clusters may be NULL when 0) into a new object;
  * -EINVAL when an entry is out of range or two share a name, -ENOMEM. */
-int peer_opinion_build(const peer_opinion_cluster *clusters, size_t n_clusters, json_object **ret);
+int peer_opinion_build(uint64_t ping, uint64_t pong, const peer_opinion_cluster *clusters, size_t n_clusters,
+        json_object **ret);
 /* Reads an OPINION payload into *ret; -EINVAL when invalid (also on duplicate cluster names), -ENOMEM. */
 int peer_opinion_parse(json_object *p, peer_opinion *ret);
 /* Frees the clusters of o and zeroes it; NULL-safe. */
@@ -105,7 +128,8 @@ void peer_opinion_done(peer_opinion *o);
 const peer_opinion_cluster *peer_opinion_find(const peer_opinion *o, const char *cluster);
 
 /* Builds a VOTE_REQUEST payload into a new object; -EINVAL when an argument is out of range, -ENOMEM. */
-int peer_vote_request_build(const char *cluster, uint64_t epoch, const char *primary, json_object **ret);
+int peer_vote_request_build(
+        const char *cluster, uint64_t epoch, const char *primary, const char *kind, json_object **ret);
 /* Reads a VOTE_REQUEST payload into *ret; -EINVAL when invalid, -ENOMEM. */
 int peer_vote_request_parse(json_object *p, peer_vote_request *ret);
 /* Frees the strings of v and zeroes it; NULL-safe. */
@@ -128,7 +152,7 @@ int peer_config_parse(json_object *p, peer_config *ret);
 void peer_config_done(peer_config *c);
 
 /* Builds a MAINTENANCE payload into a new object; -EINVAL when an argument is out of range, -ENOMEM. */
-int peer_maintenance_build(const char *cluster, uint64_t until_usec, json_object **ret);
+int peer_maintenance_build(const char *cluster, uint64_t until_usec, uint64_t set_usec, json_object **ret);
 /* Reads a MAINTENANCE payload into *ret; -EINVAL when invalid, -ENOMEM. */
 int peer_maintenance_parse(json_object *p, peer_maintenance *ret);
 /* Frees the string of m and zeroes it; NULL-safe. */

@@ -69,7 +69,12 @@ DEFINE_STRING_TABLE(quorum_vote_verdict, quorum_vote_verdict, _QUORUM_VOTE_MAX,
         _QUORUM_VOTE_INVALID, [QUORUM_VOTE_GRANTED] = "GRANTED",
         [QUORUM_VOTE_GRANTED_AGAIN] = "GRANTED_AGAIN", [QUORUM_VOTE_STALE] = "STALE",
         [QUORUM_VOTE_ALREADY_VOTED] = "ALREADY_VOTED", [QUORUM_VOTE_CONFIG_MISMATCH] = "CONFIG_MISMATCH",
-        [QUORUM_VOTE_NOT_ODOWN] = "NOT_ODOWN", [QUORUM_VOTE_BAD_REQUEST] = "BAD_REQUEST")
+        [QUORUM_VOTE_NOT_ODOWN] = "NOT_ODOWN", [QUORUM_VOTE_BAD_REQUEST] = "BAD_REQUEST",
+        [QUORUM_VOTE_BUSY] = "BUSY")
+
+DEFINE_STRING_TABLE(quorum_vote_kind, quorum_vote_kind, _QUORUM_VOTE_KIND_MAX, _QUORUM_VOTE_KIND_INVALID,
+        [QUORUM_VOTE_KIND_FAILOVER] = "failover", [QUORUM_VOTE_KIND_SWITCHOVER] = "switchover",
+        [QUORUM_VOTE_KIND_FORCED] = "forced")
 
 DEFINE_STRING_TABLE(quorum_config_order, quorum_config_order, _QUORUM_CONFIG_MAX,
         _QUORUM_CONFIG_INVALID, [QUORUM_CONFIG_OLDER] = "older", [QUORUM_CONFIG_SAME] = "same",
@@ -276,7 +281,7 @@ bool quorum_vote_is_granted(quorum_vote_verdict v) {
 
 quorum_vote_verdict quorum_vote_decide(const quorum_vote_request *req, const quorum_vote_input *in) {
         if (!req || !in || !req->cluster || !req->candidate || !req->primary ||
-                req->epoch > QUORUM_EPOCH_MAX)
+                req->epoch > QUORUM_EPOCH_MAX || !quorum_vote_kind_to_string(req->kind))
                 return QUORUM_VOTE_BAD_REQUEST;
         if (req->epoch < in->current_epoch)
                 return QUORUM_VOTE_STALE;
@@ -289,7 +294,12 @@ quorum_vote_verdict quorum_vote_decide(const quorum_vote_request *req, const quo
                 return QUORUM_VOTE_STALE; /* inconsistent inputs; refuse like state_record_vote() */
         if (!streq_ptr(req->cluster, in->cluster) || !streq_ptr(req->primary, in->primary))
                 return QUORUM_VOTE_CONFIG_MISMATCH;
-        if (!in->odown)
+        /* While another run may be going on, only the candidate of our last vote (whose own earlier run
+         * is over: it asks anew) gets a vote: a second leader of a newer epoch would act on what the first
+         * is changing, and could promote another candidate (quorum.h). */
+        if (in->busy && !streq_ptr(in->last_vote_candidate, req->candidate))
+                return QUORUM_VOTE_BUSY;
+        if (req->kind == QUORUM_VOTE_KIND_FAILOVER && !in->odown)
                 return QUORUM_VOTE_NOT_ODOWN;
         return QUORUM_VOTE_GRANTED;
 }
@@ -304,8 +314,17 @@ int quorum_vote_describe(
         cand = req->candidate ?: "?";
         switch (v) {
         case QUORUM_VOTE_GRANTED:
-                text = text_printf("vote for %s in epoch %" PRIu64 " granted: %s of %s is ODOWN here too",
-                        cand, req->epoch, req->primary, req->cluster);
+                if (req->kind == QUORUM_VOTE_KIND_SWITCHOVER)
+                        text = text_printf("vote for %s in epoch %" PRIu64
+                                           " granted: an operator's switchover of %s of %s (ODOWN not needed)",
+                                cand, req->epoch, req->primary, req->cluster);
+                else if (req->kind == QUORUM_VOTE_KIND_FORCED)
+                        text = text_printf("vote for %s in epoch %" PRIu64
+                                           " granted: an operator's forced failover of %s of %s (ODOWN not needed)",
+                                cand, req->epoch, req->primary, req->cluster);
+                else
+                        text = text_printf("vote for %s in epoch %" PRIu64 " granted: %s of %s is ODOWN here too",
+                                cand, req->epoch, req->primary, req->cluster);
                 break;
         case QUORUM_VOTE_GRANTED_AGAIN:
                 text = text_printf("vote for %s in epoch %" PRIu64 " granted again: already given to it",
@@ -334,11 +353,21 @@ int quorum_vote_describe(
                 text = text_printf("vote for %s in epoch %" PRIu64 " denied: %s of %s is not ODOWN here",
                         cand, req->epoch, req->primary, req->cluster);
                 break;
+        case QUORUM_VOTE_BUSY:
+                text = text_printf("vote for %s in epoch %" PRIu64 " denied: a %s of %s while another run of %s "
+                                   "may be going on",
+                        cand, req->epoch,
+                        req->kind == QUORUM_VOTE_KIND_SWITCHOVER ? "switchover"
+                        : req->kind == QUORUM_VOTE_KIND_FORCED   ? "forced failover"
+                                                                 : "failover",
+                        req->primary, req->cluster);
+                break;
         default:
-                s = !req->cluster     ? "no cluster"
-                    : !req->candidate ? "no candidate"
-                    : !req->primary   ? "no primary"
-                                      : "epoch too high";
+                s = !req->cluster                             ? "no cluster"
+                    : !req->candidate                         ? "no candidate"
+                    : !req->primary                           ? "no primary"
+                    : !quorum_vote_kind_to_string(req->kind) ? "unknown kind"
+                                                              : "epoch too high";
                 text = text_printf("vote request denied: malformed (%s)", s);
                 break;
         }
@@ -375,6 +404,7 @@ int quorum_vote_to_json(const quorum_vote_request *req, const quorum_vote_input 
         add(rq, "epoch", json_object_new_uint64(req->epoch));
         add(rq, "candidate", str_or_null(req->candidate));
         add(rq, "primary", str_or_null(req->primary));
+        add(rq, "kind", str_or_null(quorum_vote_kind_to_string(req->kind)));
         add(o, "request", rq);
         add(inputs, "current_epoch", json_object_new_uint64(in->current_epoch));
         add(inputs, "last_vote_epoch",
@@ -382,6 +412,7 @@ int quorum_vote_to_json(const quorum_vote_request *req, const quorum_vote_input 
         add(inputs, "last_vote_candidate", str_or_null(in->last_vote_candidate));
         add(inputs, "primary", str_or_null(in->primary));
         add(inputs, "odown", json_object_new_boolean(in->odown));
+        add(inputs, "busy", json_object_new_boolean(in->busy));
         add(o, "inputs", inputs);
         *ret = o;
         return 0;

@@ -116,12 +116,13 @@ typedef enum quorum_vote_verdict {
         QUORUM_VOTE_CONFIG_MISMATCH, /* about another cluster, or another primary than the one we know */
         QUORUM_VOTE_NOT_ODOWN,       /* we do not ourselves see that primary ODOWN */
         QUORUM_VOTE_BAD_REQUEST,     /* no cluster, candidate or primary, or an epoch above the maximum */
+        QUORUM_VOTE_BUSY,            /* another run of the cluster may be going on (not the last vote's candidate) */
         _QUORUM_VOTE_MAX,
         _QUORUM_VOTE_INVALID = -EINVAL,
 } quorum_vote_verdict;
 
 /* "GRANTED", "GRANTED_AGAIN", "STALE", "ALREADY_VOTED", "CONFIG_MISMATCH", "NOT_ODOWN",
- * "BAD_REQUEST"; NULL when out of range. */
+ * "BAD_REQUEST", "BUSY"; NULL when out of range. */
 const char *quorum_vote_verdict_to_string(quorum_vote_verdict v);
 
 /* Parses the names above; _QUORUM_VOTE_INVALID when unknown or NULL. */
@@ -130,12 +131,50 @@ quorum_vote_verdict quorum_vote_verdict_from_string(const char *s);
 /* Whether v grants the vote (GRANTED or GRANTED_AGAIN). */
 bool quorum_vote_is_granted(quorum_vote_verdict v);
 
-/* "Vote for candidate in epoch: primary of cluster failed" (peer-proto VOTE_REQUEST). */
+/* What an election is for (peer-proto VOTE_REQUEST's kind). Only FAILOVER asks the voter to see the
+ * primary ODOWN itself; the operator's kinds keep every other rule of quorum_vote_decide(): one vote per
+ * epoch, persisted before the reply, never below the current epoch, and about the primary the voter
+ * knows (CONFIG_MISMATCH otherwise). Every kind is denied while another run of the cluster may be
+ * going on (BUSY), except to the candidate of the voter's last vote, which asks anew: a second leader
+ * of a newer epoch would act on what the first is changing: two switchovers asked of two sentinels at
+ * once, or two failovers, one leader slow and a second elected by voters that still see ODOWN, each
+ * promoting another candidate. (sentinel.pml has one promotable standby and so cannot show the
+ * latter: BUSY only removes grants, which keeps every property it checks.) Their leader's own pre-checks decide whether the operator's action
+ * may run (switchover-check.h, failover-decide.h); a voter does not second-guess them (it does not, for
+ * example, deny a SWITCHOVER because it sees the primary SDOWN: the leader's fence finds out).
+ *
+ * Safety. (1) one leader per epoch and (2) one promotion per epoch do not depend on ODOWN: a grant
+ * needs the other terms of sentinel.pml's CAN_GRANT() only, so the model's proof covers every kind. (3)
+ * never two writable primaries does: a voter of a FAILOVER has failed to reach the primary for
+ * down_after_ms, longer than self_fence_after_ms, so the primary's zone sentinel has fenced it before
+ * any promotion (see the top). A voter of an operator's kind may still reach the primary and has
+ * confirmed it until it voted (a vote suspends its confirmations), so the leader of an operator's run
+ * keeps (3) itself: a SWITCHOVER promotes only after its own fence of the old primary succeeded; a
+ * FORCED failover whose fence did not reach the old primary waits self_fence_after_ms after winning the
+ * election (the time the zone sentinel needs once a majority stopped confirming) before it promotes
+ * (sentinel/failover-op.c). The model does not include operator elections. */
+typedef enum quorum_vote_kind {
+        QUORUM_VOTE_KIND_FAILOVER,   /* "failover": automatic, or the operator's unforced failover */
+        QUORUM_VOTE_KIND_SWITCHOVER, /* "switchover": the operator's planned switchover */
+        QUORUM_VOTE_KIND_FORCED,     /* "forced": the operator's failover --force */
+        _QUORUM_VOTE_KIND_MAX,
+        _QUORUM_VOTE_KIND_INVALID = -EINVAL,
+} quorum_vote_kind;
+
+/* "failover", "switchover", "forced" (peer-payload.h's PEER_VOTE_KIND_*); NULL when out of range. */
+const char *quorum_vote_kind_to_string(quorum_vote_kind k);
+
+/* Parses the names above; _QUORUM_VOTE_KIND_INVALID when unknown or NULL. */
+quorum_vote_kind quorum_vote_kind_from_string(const char *s);
+
+/* "Vote for candidate in epoch: primary of cluster failed" (peer-proto VOTE_REQUEST); of a switchover,
+ * "...: hand primary over". */
 typedef struct quorum_vote_request {
         const char *cluster;
         uint64_t epoch;
         const char *candidate; /* the requesting sentinel */
-        const char *primary;   /* the primary it says failed */
+        const char *primary;   /* the primary it says failed, or hands over */
+        quorum_vote_kind kind; /* 0 (zero-initialised): FAILOVER, the strictest */
 } quorum_vote_request;
 
 /* What this sentinel knows when asked. */
@@ -146,13 +185,17 @@ typedef struct quorum_vote_input {
         const char *last_vote_candidate; /* ...and candidate; NULL: never voted */
         const char *primary;             /* the primary known for the cluster; NULL: none */
         bool odown;                      /* quorum_odown() says that primary is ODOWN */
+        bool busy; /* a run of the cluster may be going on: this sentinel runs one, or it voted for another
+                    * candidate in an epoch above its configuration's less than failover.timeout_ms ago */
 } quorum_vote_input;
 
-/* Whether to grant req, checked in this order: BAD_REQUEST; STALE (epoch below the current epoch);
- * in the epoch of our last vote, GRANTED_AGAIN to the same candidate (an idempotent re-send; nothing
- * new to persist, ODOWN not asked again: the vote was given) or else ALREADY_VOTED; CONFIG_MISMATCH;
- * NOT_ODOWN; else GRANTED: at most one vote per epoch, never below the current epoch. A candidate asks
- * this of its own request first (always GRANTED for current_epoch + 1).
+/* Whether to grant req, checked in this order: BAD_REQUEST (also an unknown kind); STALE (epoch below
+ * the current epoch); in the epoch of our last vote, GRANTED_AGAIN to the same candidate (an idempotent
+ * re-send; nothing new to persist, ODOWN not asked again: the vote was given) or else ALREADY_VOTED;
+ * CONFIG_MISMATCH; BUSY (another run may be going on and the candidate is not that of our last vote: a
+ * second run started while one is going on, in an older epoch, would act on what that one changes); NOT_ODOWN (kind
+ * FAILOVER only: the operator's kinds grant without ODOWN, see quorum_vote_kind); else GRANTED: at most one vote per epoch, never below the current epoch. A
+ * candidate asks this of its own request first (always GRANTED for current_epoch + 1).
  *
  * The caller records a GRANTED vote (state_record_vote(), which also raises the current epoch) and
  * persists it (state_save(), which fsyncs) BEFORE it sends the reply; when saving fails it sends a
@@ -165,7 +208,8 @@ int quorum_vote_describe(
         const quorum_vote_request *req, const quorum_vote_input *in, quorum_vote_verdict v, char **ret);
 
 /* The verdict, request and inputs as JSON: {verdict, granted, text, request {cluster, epoch,
- * candidate, primary}, inputs {current_epoch, last_vote_epoch, last_vote_candidate, primary, odown}}.
+ * candidate, primary, kind}, inputs {current_epoch, last_vote_epoch, last_vote_candidate, primary, odown,
+ * busy}}.
  * 0, -EINVAL, -ENOMEM. */
 int quorum_vote_to_json(const quorum_vote_request *req, const quorum_vote_input *in, quorum_vote_verdict v,
         json_object **ret);

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "macro.h"
+#include "peer-proto.h"
 #include "status-json.h"
 #include "timefmt.h"
 
@@ -384,6 +385,12 @@ int status_json_sentinel(const status_sentinel *s, json_object **ret) {
                 put_str(&pb, "zone", s->peers[i].zone);
                 put_bool(&pb, "reachable", s->peers[i].reachable);
                 put_opt_u64(&pb, "last_seen_ms", s->peers[i].last_seen_known, s->peers[i].last_seen_ms);
+                put_opt_u64(&pb, "epoch", s->peers[i].epoch_known, s->peers[i].epoch);
+                jb rb = jb_new(json_object_new_object());
+                for (int k = 0; s->peers[i].rejected && k < _PEER_REJECT_MAX; k++)
+                        if (s->peers[i].rejected[k] > 0)
+                                put_u64(&rb, peer_reject_to_string(k), s->peers[i].rejected[k]);
+                put(&pb, "rejected", finish(&rb), false);
                 append(&peers, finish(&pb));
         }
         put(&b, "peers", peers, false);
@@ -628,7 +635,7 @@ static int format_cluster(json_object *c, FILE *f) {
 }
 
 static int format_sentinel(json_object *s, FILE *f) {
-        static const char *const header[] = {"PEER", "ZONE", "REACHABLE", "LAST_SEEN"};
+        static const char *const header[] = {"PEER", "ZONE", "REACHABLE", "LAST_SEEN", "EPOCH", "REJECTED"};
         json_object *peers = get(s, "peers");
         table t = {.n_cols = ELEMENTSOF(header)};
         size_t n = json_object_is_type(peers, json_type_array) ? json_object_array_length(peers) : 0;
@@ -646,9 +653,22 @@ static int format_sentinel(json_object *s, FILE *f) {
                 json_object *p = json_object_array_get_idx(peers, i);
                 char seen[32];
 
+                char epoch[24] = "-", rejected[24];
+                uint64_t n_rejected = 0;
+                json_object *e = get(p, "epoch"), *rj = get(p, "rejected");
+
                 format_ms(p, "last_seen_ms", seen, sizeof(seen));
-                const char *row[] = {
-                        get_str(p, "name"), get_str(p, "zone"), yes_no(get_bool(p, "reachable")), seen};
+                if (json_object_is_type(e, json_type_int))
+                        snprintf(epoch, sizeof(epoch), "%" PRIu64, json_object_get_uint64(e));
+                if (json_object_is_type(rj, json_type_object)) {
+                        json_object_object_foreach(rj, key, val) {
+                                (void) key;
+                                n_rejected += json_object_get_uint64(val);
+                        }
+                }
+                snprintf(rejected, sizeof(rejected), "%" PRIu64, n_rejected);
+                const char *row[] = {get_str(p, "name"), get_str(p, "zone"), yes_no(get_bool(p, "reachable")), seen,
+                        epoch, rejected};
                 for (size_t k = 0; r >= 0 && k < ELEMENTSOF(row); k++)
                         r = table_add(&t, row[k]);
         }

@@ -30,6 +30,9 @@ typedef struct status_peer {
         bool reachable;
         bool last_seen_known;
         uint64_t last_seen_ms; /* how long ago it was last heard from */
+        bool epoch_known;
+        uint64_t epoch;           /* the highest epoch it knows (its HELLO) */
+        const uint64_t *rejected; /* its messages dropped, per peer_reject (_PEER_REJECT_MAX); NULL: none */
 } status_peer;
 
 typedef struct status_sentinel {

@@ -18,12 +18,15 @@ typedef struct state_vote {
         char *candidate;
 } state_vote;
 
-/* An entry lives while it holds something: a primary, a maintenance or a last failover. */
+/* An entry lives while it holds something: a primary, a maintenance (or the time of its last change) or
+ * a last failover. */
 typedef struct state_cluster {
         char *name;
         char *primary; /* NULL when unknown, with config_epoch 0 */
         uint64_t config_epoch;
+        bool pending; /* primary is written ahead of its promotion, not committed yet; only with primary */
         uint64_t maintenance_until; /* STATE_MAINTENANCE_OFF, STATE_MAINTENANCE_FOREVER or realtime usec */
+        uint64_t maintenance_set;   /* realtime usec of the last change of maintenance_until; 0: unknown */
         bool has_failover;
         uint64_t failover_usec, failover_epoch; /* 0 without has_failover */
 } state_cluster;
@@ -236,7 +239,8 @@ static state_cluster *state_cluster_insert(state *s, size_t i, const char *clust
 static void state_cluster_prune(state *s, size_t i) {
         const state_cluster *c = &s->clusters[i];
 
-        if (c->primary || c->maintenance_until != STATE_MAINTENANCE_OFF || c->has_failover)
+        if (c->primary || c->maintenance_until != STATE_MAINTENANCE_OFF || c->maintenance_set != 0 ||
+                c->has_failover)
                 return;
         free(c->name);
         memmove(s->clusters + i, s->clusters + i + 1, (s->n_clusters - i - 1) * sizeof(state_cluster));
@@ -267,7 +271,28 @@ int state_set_cluster_primary(state *s, const char *cluster, const char *primary
         free(c->primary);
         c->primary = TAKE_PTR(p);
         c->config_epoch = config_epoch;
+        c->pending = false; /* a new configuration is committed unless the caller says otherwise */
         return 1;
+}
+
+int state_set_cluster_pending(state *s, const char *cluster, bool pending) {
+        state_cluster *c;
+
+        if (!s || !cluster)
+                return -EINVAL;
+        c = state_cluster_find(s, cluster, NULL);
+        if (!c || !c->primary)
+                return pending ? -ENOENT : 0;
+        if (c->pending == pending)
+                return 0;
+        c->pending = pending;
+        return 1;
+}
+
+bool state_get_cluster_pending(const state *s, const char *cluster) {
+        const state_cluster *c = s && cluster ? state_cluster_find(s, cluster, NULL) : NULL;
+
+        return c && c->primary && c->pending;
 }
 
 int state_get_cluster_primary(
@@ -308,6 +333,41 @@ int state_set_cluster_maintenance(state *s, const char *cluster, uint64_t until_
         c->maintenance_until = until_realtime_usec;
         state_cluster_prune(s, i);
         return 1;
+}
+
+int state_set_cluster_maintenance_at(
+        state *s, const char *cluster, uint64_t until_realtime_usec, uint64_t set_usec) {
+        state_cluster *c;
+        size_t i;
+
+        if (!s || !state_name_ok(cluster))
+                return -EINVAL;
+        if (set_usec == UINT64_MAX)
+                return -ERANGE;
+        c = state_cluster_find(s, cluster, &i);
+        if ((c ? c->maintenance_until : STATE_MAINTENANCE_OFF) == until_realtime_usec &&
+                (c ? c->maintenance_set : 0) == set_usec)
+                return 0;
+        if (!c && !(c = state_cluster_insert(s, i, cluster)))
+                return -ENOMEM;
+        c->maintenance_until = until_realtime_usec;
+        c->maintenance_set = set_usec;
+        state_cluster_prune(s, i);
+        return 1;
+}
+
+int state_get_cluster_maintenance_at(
+        const state *s, const char *cluster, uint64_t *ret_until_realtime_usec, uint64_t *ret_set_usec) {
+        const state_cluster *c;
+
+        if (!s || !cluster)
+                return -EINVAL;
+        c = state_cluster_find(s, cluster, NULL);
+        if (ret_until_realtime_usec)
+                *ret_until_realtime_usec = c ? c->maintenance_until : STATE_MAINTENANCE_OFF;
+        if (ret_set_usec)
+                *ret_set_usec = c ? c->maintenance_set : 0;
+        return c && (c->maintenance_until != STATE_MAINTENANCE_OFF || c->maintenance_set != 0);
 }
 
 int state_get_cluster_maintenance(const state *s, const char *cluster, uint64_t *ret_until_realtime_usec) {
@@ -372,9 +432,10 @@ bool state_equal(const state *a, const state *b) {
                 const state_cluster *x = &a->clusters[i], *y = &b->clusters[i];
 
                 if (!streq(x->name, y->name) || !streq_ptr(x->primary, y->primary) ||
-                        x->config_epoch != y->config_epoch || x->maintenance_until != y->maintenance_until ||
-                        x->has_failover != y->has_failover || x->failover_usec != y->failover_usec ||
-                        x->failover_epoch != y->failover_epoch)
+                        x->config_epoch != y->config_epoch || x->pending != y->pending ||
+                        x->maintenance_until != y->maintenance_until ||
+                        x->maintenance_set != y->maintenance_set || x->has_failover != y->has_failover ||
+                        x->failover_usec != y->failover_usec || x->failover_epoch != y->failover_epoch)
                         return false;
         }
         return true;
@@ -432,11 +493,17 @@ static json_object *state_to_json(const state *s) {
                                            state_json_add(c, "config_epoch",
                                                    json_object_new_uint64(sc->config_epoch)) < 0))
                         return NULL;
+                if (sc->primary && sc->pending &&
+                        state_json_add(c, "pending", json_object_new_boolean(true)) < 0)
+                        return NULL;
                 if (sc->maintenance_until != STATE_MAINTENANCE_OFF &&
                         state_json_add(c, "maintenance_until_usec",
                                 sc->maintenance_until == STATE_MAINTENANCE_FOREVER
                                         ? json_object_new_string("forever")
                                         : json_object_new_uint64(sc->maintenance_until)) < 0)
+                        return NULL;
+                if (sc->maintenance_set != 0 && state_json_add(c, "maintenance_set_usec",
+                                                        json_object_new_uint64(sc->maintenance_set)) < 0)
                         return NULL;
                 if (sc->has_failover && (state_json_add(c, "last_failover_usec",
                                                  json_object_new_uint64(sc->failover_usec)) < 0 ||
@@ -556,9 +623,10 @@ static int state_from_json(json_object *root, state **ret, char **reterr_detail)
         static const char *const root_keys[] = {"version", "current_epoch", "votes", "clusters", NULL};
         static const char *const vote_keys[] = {"epoch", "candidate", NULL};
         static const char *const cluster_keys[] = {"name", "primary", "config_epoch",
-                "maintenance_until_usec", "last_failover_usec", "last_failover_epoch", NULL};
+                "maintenance_until_usec", "last_failover_usec", "last_failover_epoch", "pending",
+                "maintenance_set_usec", NULL};
         _cleanup_(state_freep) state *s = NULL;
-        json_object *v, *top[4], *f[6];
+        json_object *v, *top[4], *f[8];
         char what[64];
         int r;
 
@@ -630,7 +698,13 @@ static int state_from_json(json_object *root, state **ret, char **reterr_detail)
                         r = state_fail(reterr_detail, -STATE_ERROR_INVALID,
                                 "%s: \"last_failover_usec\" and \"last_failover_epoch\" come only together",
                                 what);
-                if (r >= 0 && !f[1] && !f[3] && !f[4])
+                if (r >= 0 && f[6] && !f[1])
+                        r = state_fail(reterr_detail, -STATE_ERROR_INVALID,
+                                "%s: \"pending\" comes only with \"primary\"", what);
+                if (r >= 0 && f[6] && !json_object_is_type(f[6], json_type_boolean))
+                        r = state_fail(reterr_detail, -STATE_ERROR_INVALID,
+                                "%s: \"pending\" is not a boolean", what);
+                if (r >= 0 && !f[1] && !f[3] && !f[4] && !f[7])
                         r = state_fail(
                                 reterr_detail, -STATE_ERROR_INVALID, "%s: the cluster holds nothing", what);
                 if (r >= 0 && f[1])
@@ -645,6 +719,9 @@ static int state_from_json(json_object *root, state **ret, char **reterr_detail)
                 if (r >= 0 && f[5])
                         r = state_epoch_value(
                                 f[5], what, "last_failover_epoch", &c.failover_epoch, reterr_detail);
+                if (r >= 0 && f[7])
+                        r = state_uint_value(f[7], what, "maintenance_set_usec", 1, UINT64_MAX - 1,
+                                &c.maintenance_set, reterr_detail);
                 if (r < 0)
                         return r;
                 if (state_cluster_find(s, name, &at))
@@ -659,6 +736,7 @@ static int state_from_json(json_object *root, state **ret, char **reterr_detail)
                 }
                 c.name = e->name;
                 c.has_failover = !!f[4];
+                c.pending = f[6] && json_object_get_boolean(f[6]);
                 *e = c;
         }
 

@@ -4,9 +4,12 @@
  *
  * The file is pretty JSON ({"version": 1, "current_epoch", "votes", "clusters"}) followed by a line
  * "sha256:HEX" over every byte before it. A cluster object has "name" and, each only when set,
- * "primary" with "config_epoch", "maintenance_until_usec" (realtime microseconds from 1 to
- * UINT64_MAX - 1, or the string "forever"), and "last_failover_usec" with "last_failover_epoch"; files
- * written before the last three existed still load. Only a missing file starts fresh (a missing
+ * "primary" with "config_epoch" (and "pending": true while that primary is written ahead of its
+ * promotion), "maintenance_until_usec" (realtime microseconds from 1 to UINT64_MAX - 1, or the string
+ * "forever"), "maintenance_set_usec" (realtime microseconds of the operator's last change of it, which
+ * peers compare: the latest wins; kept also once maintenance is off), and "last_failover_usec" with
+ * "last_failover_epoch"; files written before "pending", the maintenance and the failover keys existed
+ * still load (without them: not pending, set at 0). Only a missing file starts fresh (a missing
  * state_dir is -ENOENT): anything else wrong with it is an error, because a reset epoch could grant a
  * second vote; reterr_detail, when asked for, then gets a malloc'd one-line explanation naming the file.
  * Setters change nothing when they fail. A vote may be sent only once state_save() has returned 0. */
@@ -96,12 +99,20 @@ int state_vote_for(const state *s, uint64_t epoch, const char **ret_candidate);
 /* The newest vote: 1 with its epoch and candidate (owned by s), 0 (with 0 and NULL) when none. */
 int state_last_vote(const state *s, uint64_t *ret_epoch, const char **ret_candidate);
 
-/* Sets cluster's primary: 1 changed, 0 same, -CONFIG_EPOCH_STALE older, -CONFIG_CONFLICT same epoch. */
+/* Sets cluster's primary: 1 changed, 0 same, -CONFIG_EPOCH_STALE older, -CONFIG_CONFLICT same epoch.
+ * A change also clears pending: a configuration is committed unless state_set_cluster_pending() says not. */
 int state_set_cluster_primary(state *s, const char *cluster, const char *primary, uint64_t config_epoch);
 
 /* cluster's known primary (owned by s) and config epoch: 1, or 0 (with NULL and 0) when unknown. */
 int state_get_cluster_primary(
         const state *s, const char *cluster, const char **ret_primary, uint64_t *ret_config_epoch);
+
+/* Marks cluster's known primary as written ahead of its promotion (true) or committed (false): 1 changed,
+ * 0 same (also false without a known primary), -ENOENT true without one. Peers never adopt a pending one. */
+int state_set_cluster_pending(state *s, const char *cluster, bool pending);
+
+/* Whether cluster's known primary is pending (written ahead, not promoted yet); false when unknown. */
+bool state_get_cluster_pending(const state *s, const char *cluster);
 
 /* How many clusters have a known primary; one known only for maintenance or a failover does not count. */
 size_t state_n_clusters(const state *s);
@@ -111,6 +122,15 @@ int state_set_cluster_maintenance(state *s, const char *cluster, uint64_t until_
 
 /* cluster's stored maintenance end, never compared with the clock: 1 set, 0 (with 0) off or unknown. */
 int state_get_cluster_maintenance(const state *s, const char *cluster, uint64_t *ret_until_realtime_usec);
+
+/* Sets cluster's maintenance end and when it was set (realtime usec, 0 = unknown, below UINT64_MAX):
+ * 1 changed, 0 same, -ERANGE. state_set_cluster_maintenance() leaves set_usec as it is. */
+int state_set_cluster_maintenance_at(
+        state *s, const char *cluster, uint64_t until_realtime_usec, uint64_t set_usec);
+
+/* cluster's maintenance end and when it was set: 1 when either is recorded, 0 (with 0 and 0) when not. */
+int state_get_cluster_maintenance_at(
+        const state *s, const char *cluster, uint64_t *ret_until_realtime_usec, uint64_t *ret_set_usec);
 
 /* Replaces cluster's last failover (realtime usec below UINT64_MAX, epoch): 1 changed, 0 same, -ERANGE. */
 int state_set_cluster_last_failover(state *s, const char *cluster, uint64_t realtime_usec, uint64_t epoch);

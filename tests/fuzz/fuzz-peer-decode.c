@@ -70,15 +70,16 @@ static void payload_round_trip(peer_msg_type t, json_object *p) {
                 peer_opinion a, b;
                 if (peer_opinion_parse(p, &a) < 0)
                         return;
-                r = peer_opinion_build(a.clusters, a.n_clusters, &again);
+                r = peer_opinion_build(a.ping, a.pong, a.clusters, a.n_clusters, &again);
                 check(r == 0 || r == -ENOMEM);
                 if (r == 0 && peer_opinion_parse(again, &b) == 0) {
-                        check(a.n_clusters == b.n_clusters);
+                        check(a.n_clusters == b.n_clusters && a.ping == b.ping && a.pong == b.pong);
                         for (size_t i = 0; i < a.n_clusters; i++) {
                                 const peer_opinion_cluster *x = &a.clusters[i], *y = &b.clusters[i];
                                 check(same_str(x->name, y->name) && same_str(x->primary, y->primary));
                                 check(x->sdown == y->sdown && x->last_ok_ms_ago == y->last_ok_ms_ago);
                                 check(x->evidence == y->evidence && x->config_epoch == y->config_epoch);
+                                check(x->pending == y->pending && x->confirms == y->confirms);
                                 check(peer_opinion_find(&a, x->name) == x);
                         }
                         peer_opinion_done(&b);
@@ -90,11 +91,11 @@ static void payload_round_trip(peer_msg_type t, json_object *p) {
                 peer_vote_request a, b;
                 if (peer_vote_request_parse(p, &a) < 0)
                         return;
-                r = peer_vote_request_build(a.cluster, a.epoch, a.primary, &again);
+                r = peer_vote_request_build(a.cluster, a.epoch, a.primary, a.kind, &again);
                 check(r == 0 || r == -ENOMEM);
                 if (r == 0 && peer_vote_request_parse(again, &b) == 0) {
                         check(same_str(a.cluster, b.cluster) && a.epoch == b.epoch &&
-                                same_str(a.primary, b.primary));
+                                same_str(a.primary, b.primary) && same_str(a.kind, b.kind));
                         peer_vote_request_done(&b);
                 }
                 peer_vote_request_done(&a);
@@ -133,10 +134,11 @@ static void payload_round_trip(peer_msg_type t, json_object *p) {
                 peer_maintenance a, b;
                 if (peer_maintenance_parse(p, &a) < 0)
                         return;
-                r = peer_maintenance_build(a.cluster, a.until_usec, &again);
+                r = peer_maintenance_build(a.cluster, a.until_usec, a.set_usec, &again);
                 check(r == 0 || r == -ENOMEM);
                 if (r == 0 && peer_maintenance_parse(again, &b) == 0) {
-                        check(same_str(a.cluster, b.cluster) && a.until_usec == b.until_usec);
+                        check(same_str(a.cluster, b.cluster) && a.until_usec == b.until_usec &&
+                                a.set_usec == b.set_usec);
                         peer_maintenance_done(&b);
                 }
                 peer_maintenance_done(&a);

@@ -3,7 +3,8 @@
 # epoch 1) and before it promoted it, must finish that promotion when it starts again, and never
 # promote a second server. The crash is made exact: the sentinel is stopped, the primary killed, and
 # state.json written as the engine writes it just before its promote step (vote and config epoch 1,
-# primary db-2), checksum included; then the sentinel starts on it.
+# primary db-2, pending: written ahead, not committed), checksum included; then the sentinel starts on
+# it. Once the promotion is finished the configuration is committed (no longer pending).
 # Also: a sentinel restarted after a failover keeps the new primary and its epoch, and an old
 # primary that comes back then is rejoined, not promoted.
 set -uo pipefail
@@ -33,7 +34,7 @@ mdb_kill 1
 python3 - "$MON_DIR/state/state.json" <<'PY'
 import hashlib, json, sys
 body = json.dumps({"version": 1, "current_epoch": 1, "votes": [{"epoch": 1, "candidate": "mon-a"}],
-                   "clusters": [{"name": "main", "primary": "db-2", "config_epoch": 1}]}, indent=2) + "\n"
+                   "clusters": [{"name": "main", "primary": "db-2", "config_epoch": 1, "pending": True}]}, indent=2) + "\n"
 with open(sys.argv[1], "w") as f:
     f.write(body + "sha256:" + hashlib.sha256(body.encode()).hexdigest() + "\n")
 PY
@@ -51,6 +52,11 @@ runs = [json.loads(l) for l in open(sys.argv[1]) if "\"failover-run\"" in l]
 r = runs[0]["inputs"]["run"] if len(runs) == 1 else {}
 sys.exit(0 if r.get("result") == "ok" and r.get("new_primary") == "db-2" and r.get("epoch") == 2 else 1)' "$MON_AUDIT"
 check "epoch 2 (a new epoch for the finishing run)" mon_q true 'c["epoch"] == 2'
+check "state.json: db-2 in config epoch 2, committed (not pending)" python3 -c '
+import json, sys
+s = json.loads(open(sys.argv[1]).read().rsplit("sha256:", 1)[0])
+c = [c for c in s["clusters"] if c["name"] == "main"][0]
+sys.exit(0 if c.get("primary") == "db-2" and c.get("config_epoch") == 2 and "pending" not in c else 1)' "$MON_DIR/state/state.json"
 check "db-3 replicates from db-2" mon_q true 'srv["db-3"]["replicating_from"] == "db-2"'
 check "exactly one promotion: only db-2 is writable" test "$(mdb_var 3 read_only)" = 1
 check "the rows are on the new primary" test "$(mdb_sql 2 'SELECT COUNT(*) FROM app.t')" = 3

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Three sentinels agreeing (SPEC 1, 5.2-5.5; issue 5), all on 127.0.0.1 with their own peer ports,
 # state dirs and control sockets, the same 0600 peer_secret_file, over one 3-server harness cluster
-# (semi-sync), quorum 2:
+# (semi-sync), quorum 2 (the setup is peers-lib.sh's):
 #   1. s-3 started with a WRONG peer secret: s-1 and s-2 see each other, never s-3 (its frames are
 #      logged as bad-mac), and s-3 sees nobody.
 #   2. s-3 restarted with the right secret: all three see each other (status peers reachable).
@@ -20,81 +20,11 @@ mdb_trap_teardown
 
 if [ ! -x "$SENTINEL" ] || [ ! -x "$SENTINELCTL" ]; then echo "FAIL: $SENTINEL or $SENTINELCTL is not built"; exit 1; fi
 
-declare -A PID=()
-# peers_cleanup (exit trap, before mon_cleanup removes MON_DIR): every sentinel by PID, logs on failure
-peers_cleanup() {
-  local i
-  [ -z "${PEERS_KEEP:-}" ] || [ -z "${MON_DIR:-}" ] || cp -a "$MON_DIR" "$PEERS_KEEP"   # debugging: keep a copy
-  for i in "${!PID[@]}"; do
-    [ -n "${PID[$i]}" ] || continue
-    kill -KILL "${PID[$i]}" 2>/dev/null; wait "${PID[$i]}" 2>/dev/null; PID[$i]=''
-  done
-  if [ -n "${MON_DIR:-}" ] && { [ -z "${MON_FINISHED:-}" ] || [ "${_fails:-0}" -gt 0 ]; }; then
-    for i in 1 2 3; do
-      echo "--- s-$i log (tail):"; tail -n 40 "$MON_DIR/s-$i/sentinel.log" 2>/dev/null | sed 's/^/    /'
-      echo "--- s-$i audit (decisions):"
-      python3 -c '
-import json, sys
-for l in open(sys.argv[1]):
-    r = json.loads(l)
-    print("    %s epoch=%s reason=%s" % (r.get("decision"), r.get("epoch"), r.get("reason")))' "$MON_DIR/s-$i/state/audit.jsonl" 2>/dev/null
-    done
-  fi
-  true
-}
+# shellcheck source=peers-lib.sh
+. "$here/peers-lib.sh"
 
-mdb_cluster_up 3 --semisync >/dev/null || exit 1
-mdb_on_exit peers_cleanup   # registered first: runs before mon_cleanup removes MON_DIR
-mon_init sentinel-peers || exit 1
-
-ports=()
-for _ in $(seq 200); do
-  p=$((20000 + ${SRANDOM:-$((RANDOM * 32768 + RANDOM))} % 12000))
-  [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ] && [[ " ${ports[*]} " != *" $p "* ]] && ports+=("$p")
-  [ "${#ports[@]}" -lt 3 ] || break
-done
-[ "${#ports[@]}" -eq 3 ] || { echo "FAIL: no free ports"; exit 1; }
-write_secret "$MON_DIR" peer.key "the-right-peer-secret"
+peers_up sentinel-peers || exit 1
 write_secret "$MON_DIR" wrong.key "a-wrong-peer-secret"
-cluster_block=$(mon_cluster_block main | sed 's/quorum = 1;/quorum = 2;/')
-
-# write_conf I KEYFILE
-write_conf() {
-  local i=$1 key=$2 j sep=''
-  mkdir -p "$MON_DIR/s-$i"
-  {
-    printf 'sentinel = {\n  name = "s-%s";\n  zone = "zone-%s";\n  listen = "127.0.0.1:%s";\n' "$i" "$i" "${ports[$((i - 1))]}"
-    printf '  control_socket = "%s";\n  state_dir = "%s";\n  peer_secret_file = "%s";\n  peers = (\n' \
-      "$MON_DIR/s-$i/control.sock" "$MON_DIR/s-$i/state" "$MON_DIR/$key"
-    for j in 1 2 3; do
-      [ "$j" != "$i" ] || continue
-      printf '%s    { name = "s-%s"; zone = "zone-%s"; address = "127.0.0.1:%s"; }' "$sep" "$j" "$j" "${ports[$((j - 1))]}"
-      sep=$',\n'
-    done
-    printf '\n  );\n};\nclusters = (\n%s\n);\n' "$cluster_block"
-  } >"$MON_DIR/s-$i/sentinel.conf"
-}
-
-# start I
-start() {
-  "$SENTINEL" --config "$MON_DIR/s-$1/sentinel.conf" 2>>"$MON_DIR/s-$1/sentinel.log" &
-  PID[$1]=$!
-}
-
-# stop I: TERM, KILL after 10 s
-stop() {
-  local p=${PID[$1]}
-  kill -TERM "$p" 2>/dev/null
-  for _ in $(seq 200); do _mon_alive "$p" || break; sleep 0.05; done
-  kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null
-  PID[$1]=''
-}
-
-# q I MODE EXPR [LIMIT_MS]: mon_q against sentinel I
-q() { local i=$1; shift; MON_SOCK=$MON_DIR/s-$i/control.sock MON_PID=${PID[$i]} mon_q "$@"; }
-
-# reach I: the names of the peers sentinel I sees reachable, sorted, as Python expression
-REACH='sorted(p["name"] for p in d["sentinel"]["peers"] if p["reachable"])'
 
 # ---- 1. a wrong secret ----
 write_conf 1 peer.key; write_conf 2 peer.key; write_conf 3 wrong.key

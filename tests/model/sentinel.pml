@@ -28,6 +28,13 @@
  * delivered (and kept for a duplicate, also after S0 restarted) or lost; a newer one replaces it
  * (the peer protocol's replay check drops an older message arriving after a newer one).
  *
+ * The daemon side of the confirmations and the fence is sentinel/daemon-fence.c. It adds two things
+ * this model does not check: a sentinel that voted beyond the configuration's epoch confirms again
+ * after 2 x failover.timeout_ms when no newer configuration arrived (else a failed election would
+ * keep P0 fenced forever; it relies on a leader's run ending within its timeout, which the model,
+ * where a leader may promote at any later time, does not bound), and the lease of a primary just
+ * promoted (here only P0's lease is modelled).
+ *
  * Crash-restart, at any point, of any sentinel, any number of times: it keeps what it persisted
  * with fsync (current epoch, its votes, the configuration: lib/io/state.c) and loses everything
  * volatile (probe results, a candidacy or leadership, the confirmations it heard). The primary P0
@@ -42,6 +49,15 @@
  * is no clock and runs of any length are covered. A tick cannot pass while S0's self-fence is due:
  * the sentinel's timer fires at the deadline (the real bound adds the timer's slack and one SET
  * GLOBAL read_only).
+ *
+ * Operator elections. A vote request names its kind (quorum_vote_kind): only a failover's voters ask
+ * for ODOWN; the operator's switchover and forced failover are granted without it (and denied BUSY
+ * while another run may be going on), and are not modelled. (1) and (2) hold for them all the same:
+ * they rest on CAN_GRANT()'s other terms (one persisted vote per epoch, never below the current
+ * epoch), which every kind keeps. (3) rests on ODOWN through the voters' own SDOWN, so an operator's
+ * leader keeps it itself (quorum.h): a switchover promotes only after it fenced P0 itself, and a
+ * forced failover that could not fence P0 waits self_fence_after (SFA) after its election, by when no
+ * majority confirms P0 (its voters stopped at their vote) and S0 has fenced it (FENCE_DUE).
  *
  * Over-approximations (sound for safety: they allow more, never less): ODOWN is this sentinel's own
  * SDOWN (the quorum of opinions within a window and replica evidence only withhold ODOWN;

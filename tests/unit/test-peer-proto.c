@@ -116,13 +116,17 @@ START_TEST(test_round_trip) {
                         .sdown = true,
                         .last_ok_ms_ago = 5200,
                         .evidence = 1,
-                        .config_epoch = 3},
+                        .config_epoch = 3,
+                        .pending = true,
+                        .confirms = false},
                 {.name = "other",
                         .primary = NULL,
                         .sdown = false,
                         .last_ok_ms_ago = PEER_MS_NEVER,
                         .evidence = 0,
-                        .config_epoch = PEER_U64_MAX},
+                        .config_epoch = PEER_U64_MAX,
+                        .pending = false,
+                        .confirms = true},
         };
         _cleanup_json_ json_object *p = NULL;
         _cleanup_free_ uint8_t *buf = NULL;
@@ -139,10 +143,10 @@ START_TEST(test_round_trip) {
                 ck_assert_int_eq(peer_hello_build("eu-west-2a", 42, "0.1.0", &p), 0);
                 break;
         case PEER_MSG_OPINION:
-                ck_assert_int_eq(peer_opinion_build(clusters, ELEMENTSOF(clusters), &p), 0);
+                ck_assert_int_eq(peer_opinion_build(7, 5, clusters, ELEMENTSOF(clusters), &p), 0);
                 break;
         case PEER_MSG_VOTE_REQUEST:
-                ck_assert_int_eq(peer_vote_request_build("main", 4, "db-a", &p), 0);
+                ck_assert_int_eq(peer_vote_request_build("main", 4, "db-a", PEER_VOTE_KIND_SWITCHOVER, &p), 0);
                 break;
         case PEER_MSG_VOTE_REPLY:
                 ck_assert_int_eq(peer_vote_reply_build("main", 4, false, "az-b", "already voted", &p), 0);
@@ -151,7 +155,7 @@ START_TEST(test_round_trip) {
                 ck_assert_int_eq(peer_config_build("main", 4, "db-b", &p), 0);
                 break;
         case PEER_MSG_MAINTENANCE:
-                ck_assert_int_eq(peer_maintenance_build("main", 1700000600000000ULL, &p), 0);
+                ck_assert_int_eq(peer_maintenance_build("main", 1700000600000000ULL, 1700000000000000ULL, &p), 0);
                 break;
         }
         m.payload = p;
@@ -167,10 +171,9 @@ START_TEST(test_round_trip) {
         ck_assert_uint_eq(d.seq, m.seq);
         ck_assert(json_object_equal(d.payload, p));
         ck_assert_int_eq(peer_payload_check(d.type, d.payload), 0);
-        /* No payload is valid as another type, but VOTE_REQUEST and CONFIG share their shape. */
+        /* No payload is valid as another type, but a VOTE_REQUEST has every member of a CONFIG. */
         for (int t = 1; t < _PEER_MSG_TYPE_MAX; t++) {
-                bool same = t == _i || ((t == PEER_MSG_VOTE_REQUEST || t == PEER_MSG_CONFIG) &&
-                                               (_i == PEER_MSG_VOTE_REQUEST || _i == PEER_MSG_CONFIG));
+                bool same = t == _i || (t == PEER_MSG_CONFIG && _i == PEER_MSG_VOTE_REQUEST);
                 ck_assert_int_eq(peer_payload_check(t, d.payload), same ? 0 : -EINVAL);
         }
 
@@ -197,12 +200,16 @@ START_TEST(test_round_trip) {
                 ck_assert_uint_eq(c->last_ok_ms_ago, 5200);
                 ck_assert_uint_eq(c->evidence, 1);
                 ck_assert_uint_eq(c->config_epoch, 3);
+                ck_assert(c->pending && !c->confirms);
+                ck_assert_uint_eq(o.ping, 7);
+                ck_assert_uint_eq(o.pong, 5);
                 c = peer_opinion_find(&o, "other");
                 ck_assert_ptr_nonnull(c);
                 ck_assert_ptr_null(c->primary);
                 ck_assert(!c->sdown);
                 ck_assert_uint_eq(c->last_ok_ms_ago, PEER_MS_NEVER);
                 ck_assert_uint_eq(c->config_epoch, PEER_U64_MAX);
+                ck_assert(!c->pending && c->confirms);
                 ck_assert_ptr_null(peer_opinion_find(&o, "none"));
                 peer_opinion_done(&o);
                 ck_assert_uint_eq(o.n_clusters, 0);
@@ -214,6 +221,7 @@ START_TEST(test_round_trip) {
                 ck_assert_str_eq(v.cluster, "main");
                 ck_assert_uint_eq(v.epoch, 4);
                 ck_assert_str_eq(v.primary, "db-a");
+                ck_assert_str_eq(v.kind, PEER_VOTE_KIND_SWITCHOVER);
                 peer_vote_request_done(&v);
                 break;
         }
@@ -242,6 +250,7 @@ START_TEST(test_round_trip) {
                 ck_assert_int_eq(peer_maintenance_parse(d.payload, &mm), 0);
                 ck_assert_str_eq(mm.cluster, "main");
                 ck_assert_uint_eq(mm.until_usec, 1700000600000000ULL);
+                ck_assert_uint_eq(mm.set_usec, 1700000000000000ULL);
                 peer_maintenance_done(&mm);
                 break;
         }
@@ -638,7 +647,7 @@ END_TEST
 
 #define OPINION_ENTRY                                                                                       \
         "{\"name\":\"main\",\"primary\":\"db-a\",\"sdown\":true,\"last_ok_ms_ago\":10,\"evidence\":0,"      \
-        "\"config_epoch\":1}"
+        "\"config_epoch\":1,\"pending\":false,\"confirms\":true}"
 
 static const struct {
         peer_msg_type type;
@@ -664,40 +673,51 @@ static const struct {
         {PEER_MSG_HELLO, "{\"zone\":\"a\",\"epoch\":0}", -EINVAL},
         {PEER_MSG_HELLO, "[]", -EINVAL},
 
-        {PEER_MSG_OPINION, "{\"clusters\":[]}", 0},
-        {PEER_MSG_OPINION, "{\"clusters\":[" OPINION_ENTRY "]}", 0},
+        {PEER_MSG_OPINION, "{\"ping\":1,\"pong\":null,\"clusters\":[]}", 0},
+        {PEER_MSG_OPINION, "{\"ping\":1,\"pong\":null,\"clusters\":[" OPINION_ENTRY "]}", 0},
         {PEER_MSG_OPINION,
-                "{\"clusters\":[{\"name\":\"m\",\"primary\":null,\"sdown\":false,\"last_ok_ms_ago\":null,"
-                "\"evidence\":3,\"config_epoch\":0,\"new\":1}]}",
+                "{\"ping\":1,\"pong\":null,\"clusters\":[{\"name\":\"m\",\"primary\":null,\"sdown\":false,\"last_ok_ms_ago\":null,"
+                "\"evidence\":3,\"config_epoch\":0,\"pending\":false,\"confirms\":false,\"new\":1}]}",
                 0},
-        {PEER_MSG_OPINION, "{\"clusters\":[" OPINION_ENTRY "," OPINION_ENTRY "]}", -EINVAL}, /* duplicate */
-        {PEER_MSG_OPINION, "{\"clusters\":[" OPINION_ENTRY ",1]}", -EINVAL},
-        {PEER_MSG_OPINION, "{\"clusters\":[" OPINION_ENTRY ",null]}", -EINVAL},
-        {PEER_MSG_OPINION, "{\"clusters\":{}}", -EINVAL},
-        {PEER_MSG_OPINION, "{\"clusters\":null}", -EINVAL},
+        {PEER_MSG_OPINION, "{\"ping\":1,\"pong\":null,\"clusters\":[" OPINION_ENTRY "," OPINION_ENTRY "]}", -EINVAL}, /* duplicate */
+        {PEER_MSG_OPINION, "{\"ping\":1,\"pong\":null,\"clusters\":[" OPINION_ENTRY ",1]}", -EINVAL},
+        {PEER_MSG_OPINION, "{\"ping\":1,\"pong\":null,\"clusters\":[" OPINION_ENTRY ",null]}", -EINVAL},
+        {PEER_MSG_OPINION, "{\"ping\":1,\"pong\":null,\"clusters\":{}}", -EINVAL},
+        {PEER_MSG_OPINION, "{\"ping\":1,\"pong\":null,\"clusters\":null}", -EINVAL},
         {PEER_MSG_OPINION, "{}", -EINVAL},
+        {PEER_MSG_OPINION, "{\"pong\":3,\"clusters\":[]}", -EINVAL}, /* ping missing */
+        {PEER_MSG_OPINION, "{\"ping\":1,\"clusters\":[]}", -EINVAL},  /* pong missing: null must be said */
+        {PEER_MSG_OPINION, "{\"ping\":null,\"pong\":null,\"clusters\":[]}", -EINVAL},
+        {PEER_MSG_OPINION, "{\"ping\":1,\"pong\":2,\"clusters\":[]}", 0},
         {PEER_MSG_OPINION,
-                "{\"clusters\":[{\"name\":\"m\",\"primary\":null,\"sdown\":1,\"last_ok_ms_ago\":null,"
-                "\"evidence\":3,\"config_epoch\":0}]}",
+                "{\"ping\":1,\"pong\":2,\"clusters\":[{\"name\":\"m\",\"primary\":null,\"sdown\":false,"
+                "\"last_ok_ms_ago\":null,\"evidence\":3,\"config_epoch\":0,\"pending\":false}]}",
+                -EINVAL}, /* confirms missing */
+        {PEER_MSG_OPINION,
+                "{\"ping\":1,\"pong\":null,\"clusters\":[{\"name\":\"m\",\"primary\":null,\"sdown\":1,\"last_ok_ms_ago\":null,"
+                "\"evidence\":3,\"config_epoch\":0,\"pending\":false,\"confirms\":false}]}",
                 -EINVAL},
         {PEER_MSG_OPINION,
-                "{\"clusters\":[{\"name\":\"m\",\"sdown\":false,\"last_ok_ms_ago\":null,"
-                "\"evidence\":3,\"config_epoch\":0}]}",
+                "{\"ping\":1,\"pong\":null,\"clusters\":[{\"name\":\"m\",\"sdown\":false,\"last_ok_ms_ago\":null,"
+                "\"evidence\":3,\"config_epoch\":0,\"pending\":false,\"confirms\":false}]}",
                 -EINVAL}, /* primary missing: null must be said */
         {PEER_MSG_OPINION,
-                "{\"clusters\":[{\"name\":\"m\",\"primary\":null,\"sdown\":false,"
-                "\"evidence\":3,\"config_epoch\":0}]}",
+                "{\"ping\":1,\"pong\":null,\"clusters\":[{\"name\":\"m\",\"primary\":null,\"sdown\":false,"
+                "\"evidence\":3,\"config_epoch\":0,\"pending\":false,\"confirms\":false}]}",
                 -EINVAL},
         {PEER_MSG_OPINION,
-                "{\"clusters\":[{\"name\":\"m\",\"primary\":null,\"sdown\":false,\"last_ok_ms_ago\":null,"
-                "\"evidence\":null,\"config_epoch\":0}]}",
+                "{\"ping\":1,\"pong\":null,\"clusters\":[{\"name\":\"m\",\"primary\":null,\"sdown\":false,\"last_ok_ms_ago\":null,"
+                "\"evidence\":null,\"config_epoch\":0,\"pending\":false,\"confirms\":false}]}",
                 -EINVAL},
         {PEER_MSG_OPINION,
-                "{\"clusters\":[{\"name\":\"m\",\"primary\":null,\"sdown\":false,\"last_ok_ms_ago\":-5,"
-                "\"evidence\":0,\"config_epoch\":0}]}",
+                "{\"ping\":1,\"pong\":null,\"clusters\":[{\"name\":\"m\",\"primary\":null,\"sdown\":false,\"last_ok_ms_ago\":-5,"
+                "\"evidence\":0,\"config_epoch\":0,\"pending\":false,\"confirms\":false}]}",
                 -EINVAL},
 
-        {PEER_MSG_VOTE_REQUEST, "{\"cluster\":\"main\",\"epoch\":5,\"primary\":\"db-a\"}", 0},
+        {PEER_MSG_VOTE_REQUEST, "{\"cluster\":\"main\",\"epoch\":5,\"primary\":\"db-a\",\"kind\":\"failover\"}", 0},
+        {PEER_MSG_VOTE_REQUEST, "{\"cluster\":\"main\",\"epoch\":5,\"primary\":\"db-a\",\"kind\":\"forced\"}", 0},
+        {PEER_MSG_VOTE_REQUEST, "{\"cluster\":\"main\",\"epoch\":5,\"primary\":\"db-a\"}", -EINVAL},
+        {PEER_MSG_VOTE_REQUEST, "{\"cluster\":\"main\",\"epoch\":5,\"primary\":\"db-a\",\"kind\":\"other\"}", -EINVAL},
         {PEER_MSG_VOTE_REQUEST, "{\"cluster\":\"main\",\"epoch\":5,\"primary\":null}", -EINVAL},
         {PEER_MSG_VOTE_REQUEST, "{\"cluster\":\"main\",\"epoch\":5}", -EINVAL},
         {PEER_MSG_VOTE_REQUEST, "{\"epoch\":5,\"primary\":\"db-a\"}", -EINVAL},
@@ -727,8 +747,9 @@ static const struct {
         {PEER_MSG_CONFIG, "{\"cluster\":\"main\",\"epoch\":[7],\"primary\":\"db-b\"}", -EINVAL},
         {PEER_MSG_CONFIG, "{\"cluster\":[\"main\"],\"epoch\":7,\"primary\":\"db-b\"}", -EINVAL},
 
-        {PEER_MSG_MAINTENANCE, "{\"cluster\":\"main\",\"until_usec\":0}", 0},
-        {PEER_MSG_MAINTENANCE, "{\"cluster\":\"main\",\"until_usec\":1700000000000000}", 0},
+        {PEER_MSG_MAINTENANCE, "{\"cluster\":\"main\",\"until_usec\":0,\"set_usec\":5}", 0},
+        {PEER_MSG_MAINTENANCE, "{\"cluster\":\"main\",\"until_usec\":0}", -EINVAL},
+        {PEER_MSG_MAINTENANCE, "{\"cluster\":\"main\",\"until_usec\":1700000000000000,\"set_usec\":1}", 0},
         {PEER_MSG_MAINTENANCE, "{\"cluster\":\"main\",\"until_usec\":null}", -EINVAL},
         {PEER_MSG_MAINTENANCE, "{\"cluster\":\"main\"}", -EINVAL},
         {PEER_MSG_MAINTENANCE, "{\"until_usec\":0}", -EINVAL},
@@ -785,20 +806,24 @@ START_TEST(test_build_invalid) {
         ck_assert_int_eq(peer_hello_build("z", 1, "", &p), -EINVAL);
         ck_assert_int_eq(peer_hello_build("z", UINT64_MAX, "v", &p), -EINVAL);
         ck_assert_int_eq(peer_hello_build("z", 1, "v", NULL), -EINVAL);
-        ck_assert_int_eq(peer_opinion_build(dup, 2, &p), -EINVAL);
+        ck_assert_int_eq(peer_opinion_build(1, PEER_MS_NEVER, dup, 2, &p), -EINVAL);
         for (size_t i = 0; i < ELEMENTSOF(bad); i++)
-                ck_assert_int_eq(peer_opinion_build(&bad[i], 1, &p), -EINVAL);
-        ck_assert_int_eq(peer_opinion_build(NULL, 1, &p), -EINVAL);
-        ck_assert_int_eq(peer_vote_request_build("m", 1, NULL, &p), -EINVAL);
+                ck_assert_int_eq(peer_opinion_build(1, PEER_MS_NEVER, &bad[i], 1, &p), -EINVAL);
+        ck_assert_int_eq(peer_opinion_build(1, PEER_MS_NEVER, NULL, 1, &p), -EINVAL);
+        ck_assert_int_eq(peer_opinion_build(PEER_MS_NEVER, 1, NULL, 0, &p), -EINVAL); /* ping not null */
+        ck_assert_int_eq(peer_vote_request_build("m", 1, NULL, PEER_VOTE_KIND_FAILOVER, &p), -EINVAL);
+        ck_assert_int_eq(peer_vote_request_build("m", 1, "db", "promote-anyway", &p), -EINVAL);
+        ck_assert_int_eq(peer_vote_request_build("m", 1, "db", NULL, &p), -EINVAL);
         ck_assert_int_eq(peer_vote_reply_build("m", 1, true, "not a name", "", &p), -EINVAL);
         ck_assert_int_eq(peer_vote_reply_build("m", 1, true, "az-a", "line\nbreak", &p), -EINVAL);
         ck_assert_int_eq(peer_config_build("m", UINT64_MAX, "db", &p), -EINVAL);
-        ck_assert_int_eq(peer_maintenance_build("", 0, &p), -EINVAL);
+        ck_assert_int_eq(peer_maintenance_build("", 0, 0, &p), -EINVAL);
         ck_assert_ptr_null(p);
 
         /* The empty opinion, and a NULL reason sent as "". */
-        ck_assert_int_eq(peer_opinion_build(NULL, 0, &p), 0);
-        ck_assert_str_eq(json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN), "{\"clusters\":[]}");
+        ck_assert_int_eq(peer_opinion_build(0, PEER_MS_NEVER, NULL, 0, &p), 0);
+        ck_assert_str_eq(json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN),
+                "{\"ping\":0,\"pong\":null,\"clusters\":[]}");
         json_object_put(p);
         ck_assert_int_eq(peer_vote_reply_build("m", 1, false, NULL, NULL, &p), 0);
         ck_assert_str_eq(json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN),

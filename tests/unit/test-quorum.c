@@ -1,7 +1,7 @@
 /* Unit tests for lib/core/quorum.c: every agreement rule and its edges, table-driven, on an injected
  * clock: ODOWN (window boundary, stale opinions, another primary, replica evidence), votes (stale,
  * idempotent re-send, one per epoch, also across a restart through lib/io/state.c), the tally for 1,
- * 3 and 5 sentinels, the retry spread, configuration order, and self-fencing (timing boundary,
+ * 3 and 5 sentinels, the kinds of election (failover, switchover, forced), the retry spread, configuration order, and self-fencing (timing boundary,
  * never heard, lifting). tests/model/sentinel.pml checks the same rules together under faults. */
 #include <check.h>
 #include <errno.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "macro.h"
+#include "peer-payload.h"
 #include "quorum.h"
 #include "state.h"
 
@@ -40,12 +41,19 @@ static void check_strings(const char *(*to)(int), int (*from)(const char *), int
 START_TEST(test_strings) {
         STRINGS(quorum_odown_reason, _QUORUM_ODOWN_MAX);
         STRINGS(quorum_vote_verdict, _QUORUM_VOTE_MAX);
+        STRINGS(quorum_vote_kind, _QUORUM_VOTE_KIND_MAX);
         STRINGS(quorum_config_order, _QUORUM_CONFIG_MAX);
         STRINGS(quorum_fence_action, _QUORUM_FENCE_ACTION_MAX);
         STRINGS(quorum_fence_reason, _QUORUM_FENCE_REASON_MAX);
         ck_assert_str_eq(quorum_odown_reason_to_string(QUORUM_ODOWN_EVIDENCE), "REPLICA_EVIDENCE");
         ck_assert_str_eq(quorum_vote_verdict_to_string(QUORUM_VOTE_ALREADY_VOTED), "ALREADY_VOTED");
         ck_assert_str_eq(quorum_fence_reason_to_string(QUORUM_FENCE_NEVER_HEARD), "NEVER_HEARD");
+        /* the kinds are the wire's (peer-payload.h) */
+        ck_assert_int_eq(quorum_vote_kind_from_string(PEER_VOTE_KIND_FAILOVER), QUORUM_VOTE_KIND_FAILOVER);
+        ck_assert_int_eq(quorum_vote_kind_from_string(PEER_VOTE_KIND_SWITCHOVER), QUORUM_VOTE_KIND_SWITCHOVER);
+        ck_assert_int_eq(quorum_vote_kind_from_string(PEER_VOTE_KIND_FORCED), QUORUM_VOTE_KIND_FORCED);
+        for (int k = 0; k < _QUORUM_VOTE_KIND_MAX; k++)
+                ck_assert(peer_vote_kind_is_valid(quorum_vote_kind_to_string(k)));
 }
 END_TEST
 
@@ -254,43 +262,43 @@ static const struct vote_case {
         quorum_vote_input in;
         quorum_vote_verdict want;
 } vote_cases[] = {
-        {"a new epoch, ODOWN here too", {"main", 6, "az-b", "db-a"}, {"main", 5, 5, "az-c", "db-a", true},
+        {"a new epoch, ODOWN here too", {"main", 6, "az-b", "db-a", QUORUM_VOTE_KIND_FAILOVER}, {"main", 5, 5, "az-c", "db-a", true, false},
                 QUORUM_VOTE_GRANTED},
-        {"a new epoch, not ODOWN here", {"main", 6, "az-b", "db-a"}, {"main", 5, 5, "az-c", "db-a", false},
+        {"a new epoch, not ODOWN here", {"main", 6, "az-b", "db-a", QUORUM_VOTE_KIND_FAILOVER}, {"main", 5, 5, "az-c", "db-a", false, false},
                 QUORUM_VOTE_NOT_ODOWN},
-        {"the current epoch, not voted in yet", {"main", 5, "az-b", "db-a"},
-                {"main", 5, 3, "az-c", "db-a", true}, QUORUM_VOTE_GRANTED},
-        {"the current epoch, already voted for another", {"main", 5, "az-b", "db-a"},
-                {"main", 5, 5, "az-c", "db-a", true}, QUORUM_VOTE_ALREADY_VOTED},
-        {"the same candidate again: idempotent", {"main", 5, "az-c", "db-a"},
-                {"main", 5, 5, "az-c", "db-a", true}, QUORUM_VOTE_GRANTED_AGAIN},
-        {"the same candidate again, ODOWN gone: still the same vote", {"main", 5, "az-c", "db-a"},
-                {"main", 5, 5, "az-c", "db-a", false}, QUORUM_VOTE_GRANTED_AGAIN},
-        {"below the current epoch", {"main", 4, "az-b", "db-a"}, {"main", 5, 5, "az-c", "db-a", true},
+        {"the current epoch, not voted in yet", {"main", 5, "az-b", "db-a", QUORUM_VOTE_KIND_FAILOVER},
+                {"main", 5, 3, "az-c", "db-a", true, false}, QUORUM_VOTE_GRANTED},
+        {"the current epoch, already voted for another", {"main", 5, "az-b", "db-a", QUORUM_VOTE_KIND_FAILOVER},
+                {"main", 5, 5, "az-c", "db-a", true, false}, QUORUM_VOTE_ALREADY_VOTED},
+        {"the same candidate again: idempotent", {"main", 5, "az-c", "db-a", QUORUM_VOTE_KIND_FAILOVER},
+                {"main", 5, 5, "az-c", "db-a", true, false}, QUORUM_VOTE_GRANTED_AGAIN},
+        {"the same candidate again, ODOWN gone: still the same vote", {"main", 5, "az-c", "db-a", QUORUM_VOTE_KIND_FAILOVER},
+                {"main", 5, 5, "az-c", "db-a", false, false}, QUORUM_VOTE_GRANTED_AGAIN},
+        {"below the current epoch", {"main", 4, "az-b", "db-a", QUORUM_VOTE_KIND_FAILOVER}, {"main", 5, 5, "az-c", "db-a", true, false},
                 QUORUM_VOTE_STALE},
-        {"below the current epoch, even to whom we voted for there", {"main", 4, "az-c", "db-a"},
-                {"main", 5, 4, "az-c", "db-a", true}, QUORUM_VOTE_STALE},
-        {"another primary", {"main", 6, "az-b", "db-b"}, {"main", 5, 5, "az-c", "db-a", true},
+        {"below the current epoch, even to whom we voted for there", {"main", 4, "az-c", "db-a", QUORUM_VOTE_KIND_FAILOVER},
+                {"main", 5, 4, "az-c", "db-a", true, false}, QUORUM_VOTE_STALE},
+        {"another primary", {"main", 6, "az-b", "db-b", QUORUM_VOTE_KIND_FAILOVER}, {"main", 5, 5, "az-c", "db-a", true, false},
                 QUORUM_VOTE_CONFIG_MISMATCH},
-        {"no primary known here", {"main", 6, "az-b", "db-a"}, {"main", 5, 5, "az-c", NULL, true},
+        {"no primary known here", {"main", 6, "az-b", "db-a", QUORUM_VOTE_KIND_FAILOVER}, {"main", 5, 5, "az-c", NULL, true, false},
                 QUORUM_VOTE_CONFIG_MISMATCH},
-        {"another cluster", {"other", 6, "az-b", "db-a"}, {"main", 5, 5, "az-c", "db-a", true},
+        {"another cluster", {"other", 6, "az-b", "db-a", QUORUM_VOTE_KIND_FAILOVER}, {"main", 5, 5, "az-c", "db-a", true, false},
                 QUORUM_VOTE_CONFIG_MISMATCH},
-        {"never voted, epoch 0 to 1", {"main", 1, "az-b", "db-a"}, {"main", 0, 0, NULL, "db-a", true},
+        {"never voted, epoch 0 to 1", {"main", 1, "az-b", "db-a", QUORUM_VOTE_KIND_FAILOVER}, {"main", 0, 0, NULL, "db-a", true, false},
                 QUORUM_VOTE_GRANTED},
-        {"never voted: epoch 0 is not a vote in epoch 0", {"main", 0, "az-b", "db-a"},
-                {"main", 0, 0, NULL, "db-a", true}, QUORUM_VOTE_GRANTED},
-        {"inconsistent: a last vote above the requested epoch", {"main", 5, "az-b", "db-a"},
-                {"main", 5, 7, "az-c", "db-a", true}, QUORUM_VOTE_STALE},
-        {"the highest epoch", {"main", QUORUM_EPOCH_MAX, "az-b", "db-a"},
-                {"main", 5, 5, "az-c", "db-a", true}, QUORUM_VOTE_GRANTED},
-        {"an epoch above the maximum", {"main", UINT64_MAX, "az-b", "db-a"},
-                {"main", 5, 5, "az-c", "db-a", true}, QUORUM_VOTE_BAD_REQUEST},
-        {"no candidate", {"main", 6, NULL, "db-a"}, {"main", 5, 5, "az-c", "db-a", true},
+        {"never voted: epoch 0 is not a vote in epoch 0", {"main", 0, "az-b", "db-a", QUORUM_VOTE_KIND_FAILOVER},
+                {"main", 0, 0, NULL, "db-a", true, false}, QUORUM_VOTE_GRANTED},
+        {"inconsistent: a last vote above the requested epoch", {"main", 5, "az-b", "db-a", QUORUM_VOTE_KIND_FAILOVER},
+                {"main", 5, 7, "az-c", "db-a", true, false}, QUORUM_VOTE_STALE},
+        {"the highest epoch", {"main", QUORUM_EPOCH_MAX, "az-b", "db-a", QUORUM_VOTE_KIND_FAILOVER},
+                {"main", 5, 5, "az-c", "db-a", true, false}, QUORUM_VOTE_GRANTED},
+        {"an epoch above the maximum", {"main", UINT64_MAX, "az-b", "db-a", QUORUM_VOTE_KIND_FAILOVER},
+                {"main", 5, 5, "az-c", "db-a", true, false}, QUORUM_VOTE_BAD_REQUEST},
+        {"no candidate", {"main", 6, NULL, "db-a", QUORUM_VOTE_KIND_FAILOVER}, {"main", 5, 5, "az-c", "db-a", true, false},
                 QUORUM_VOTE_BAD_REQUEST},
-        {"no primary", {"main", 6, "az-b", NULL}, {"main", 5, 5, "az-c", "db-a", true},
+        {"no primary", {"main", 6, "az-b", NULL, QUORUM_VOTE_KIND_FAILOVER}, {"main", 5, 5, "az-c", "db-a", true, false},
                 QUORUM_VOTE_BAD_REQUEST},
-        {"no cluster", {NULL, 6, "az-b", "db-a"}, {"main", 5, 5, "az-c", "db-a", true},
+        {"no cluster", {NULL, 6, "az-b", "db-a", QUORUM_VOTE_KIND_FAILOVER}, {"main", 5, 5, "az-c", "db-a", true, false},
                 QUORUM_VOTE_BAD_REQUEST},
 };
 
@@ -315,8 +323,8 @@ START_TEST(test_vote) {
 END_TEST
 
 START_TEST(test_vote_text_and_json) {
-        quorum_vote_request req = {"main", 6, "az-b", "db-a"};
-        quorum_vote_input in = {"main", 6, 6, "az-c", "db-a", true};
+        quorum_vote_request req = {"main", 6, "az-b", "db-a", QUORUM_VOTE_KIND_FAILOVER};
+        quorum_vote_input in = {"main", 6, 6, "az-c", "db-a", true, false};
         _cleanup_free_ char *t1 = NULL, *t2 = NULL, *t3 = NULL, *t4 = NULL;
         json_object *j;
 
@@ -339,8 +347,8 @@ START_TEST(test_vote_text_and_json) {
                 "db-a of "
                 "main is ODOWN here "
                 "too\",\"request\":{\"cluster\":\"main\",\"epoch\":7,\"candidate\":\"az-b\","
-                "\"primary\":\"db-a\"},\"inputs\":{\"current_epoch\":6,\"last_vote_epoch\":6,"
-                "\"last_vote_candidate\":\"az-c\",\"primary\":\"db-a\",\"odown\":true}}");
+                "\"primary\":\"db-a\",\"kind\":\"failover\"},\"inputs\":{\"current_epoch\":6,\"last_vote_epoch\":6,"
+                "\"last_vote_candidate\":\"az-c\",\"primary\":\"db-a\",\"odown\":true,\"busy\":false}}");
         json_object_put(j);
 
         ck_assert_int_eq(quorum_vote_decide(NULL, &in), QUORUM_VOTE_BAD_REQUEST);
@@ -349,12 +357,118 @@ START_TEST(test_vote_text_and_json) {
 }
 END_TEST
 
+/* Every rule but ODOWN holds for each kind; only FAILOVER asks for ODOWN. Each row: the request (its
+ * kind set per column) and inputs, and the verdict for FAILOVER, SWITCHOVER and FORCED. */
+static const struct vote_kind_case {
+        const char *what;
+        quorum_vote_request req;
+        quorum_vote_input in;
+        quorum_vote_verdict want[_QUORUM_VOTE_KIND_MAX];
+} vote_kind_cases[] = {
+        {"a new epoch, ODOWN here", {"main", 6, "az-b", "db-a", QUORUM_VOTE_KIND_FAILOVER}, {"main", 5, 5, "az-c", "db-a", true, false},
+                {QUORUM_VOTE_GRANTED, QUORUM_VOTE_GRANTED, QUORUM_VOTE_GRANTED}},
+        {"a new epoch, the primary healthy here", {"main", 6, "az-b", "db-a", QUORUM_VOTE_KIND_FAILOVER},
+                {"main", 5, 5, "az-c", "db-a", false, false},
+                {QUORUM_VOTE_NOT_ODOWN, QUORUM_VOTE_GRANTED, QUORUM_VOTE_GRANTED}},
+        {"never voted, healthy", {"main", 1, "az-b", "db-a", QUORUM_VOTE_KIND_FAILOVER}, {"main", 0, 0, NULL, "db-a", false, false},
+                {QUORUM_VOTE_NOT_ODOWN, QUORUM_VOTE_GRANTED, QUORUM_VOTE_GRANTED}},
+        {"below the current epoch", {"main", 4, "az-b", "db-a", QUORUM_VOTE_KIND_FAILOVER}, {"main", 5, 5, "az-c", "db-a", true, false},
+                {QUORUM_VOTE_STALE, QUORUM_VOTE_STALE, QUORUM_VOTE_STALE}},
+        {"already voted for another in that epoch", {"main", 5, "az-b", "db-a", QUORUM_VOTE_KIND_FAILOVER},
+                {"main", 5, 5, "az-c", "db-a", false, false},
+                {QUORUM_VOTE_ALREADY_VOTED, QUORUM_VOTE_ALREADY_VOTED, QUORUM_VOTE_ALREADY_VOTED}},
+        {"the same candidate again", {"main", 5, "az-c", "db-a", QUORUM_VOTE_KIND_FAILOVER}, {"main", 5, 5, "az-c", "db-a", false, false},
+                {QUORUM_VOTE_GRANTED_AGAIN, QUORUM_VOTE_GRANTED_AGAIN, QUORUM_VOTE_GRANTED_AGAIN}},
+        {"another primary than ours", {"main", 6, "az-b", "db-b", QUORUM_VOTE_KIND_FAILOVER}, {"main", 5, 5, "az-c", "db-a", false, false},
+                {QUORUM_VOTE_CONFIG_MISMATCH, QUORUM_VOTE_CONFIG_MISMATCH, QUORUM_VOTE_CONFIG_MISMATCH}},
+        {"no primary known here", {"main", 6, "az-b", "db-a", QUORUM_VOTE_KIND_FAILOVER}, {"main", 5, 5, "az-c", NULL, false, false},
+                {QUORUM_VOTE_CONFIG_MISMATCH, QUORUM_VOTE_CONFIG_MISMATCH, QUORUM_VOTE_CONFIG_MISMATCH}},
+        {"another cluster", {"other", 6, "az-b", "db-a", QUORUM_VOTE_KIND_FAILOVER}, {"main", 5, 5, "az-c", "db-a", true, false},
+                {QUORUM_VOTE_CONFIG_MISMATCH, QUORUM_VOTE_CONFIG_MISMATCH, QUORUM_VOTE_CONFIG_MISMATCH}},
+        {"no candidate", {"main", 6, NULL, "db-a", QUORUM_VOTE_KIND_FAILOVER}, {"main", 5, 5, "az-c", "db-a", true, false},
+                {QUORUM_VOTE_BAD_REQUEST, QUORUM_VOTE_BAD_REQUEST, QUORUM_VOTE_BAD_REQUEST}},
+        {"another run may be going on, ODOWN here", {"main", 6, "az-b", "db-a", QUORUM_VOTE_KIND_FAILOVER},
+                {"main", 5, 5, "az-c", "db-a", true, true},
+                {QUORUM_VOTE_BUSY, QUORUM_VOTE_BUSY, QUORUM_VOTE_BUSY}},
+        {"another run may be going on, healthy here", {"main", 6, "az-b", "db-a", QUORUM_VOTE_KIND_FAILOVER},
+                {"main", 5, 5, "az-c", "db-a", false, true},
+                {QUORUM_VOTE_BUSY, QUORUM_VOTE_BUSY, QUORUM_VOTE_BUSY}},
+        {"busy, a new epoch asked by the candidate of our last vote", {"main", 6, "az-c", "db-a", QUORUM_VOTE_KIND_FAILOVER},
+                {"main", 5, 5, "az-c", "db-a", true, true},
+                {QUORUM_VOTE_GRANTED, QUORUM_VOTE_GRANTED, QUORUM_VOTE_GRANTED}},
+        {"busy, healthy, asked by the candidate of our last vote", {"main", 6, "az-c", "db-a", QUORUM_VOTE_KIND_FAILOVER},
+                {"main", 5, 5, "az-c", "db-a", false, true},
+                {QUORUM_VOTE_NOT_ODOWN, QUORUM_VOTE_GRANTED, QUORUM_VOTE_GRANTED}},
+        {"busy, but the vote re-sent to whom it went", {"main", 5, "az-c", "db-a", QUORUM_VOTE_KIND_FAILOVER},
+                {"main", 5, 5, "az-c", "db-a", false, true},
+                {QUORUM_VOTE_GRANTED_AGAIN, QUORUM_VOTE_GRANTED_AGAIN, QUORUM_VOTE_GRANTED_AGAIN}},
+        {"busy and about another primary", {"main", 6, "az-b", "db-b", QUORUM_VOTE_KIND_FAILOVER},
+                {"main", 5, 5, "az-c", "db-a", true, true},
+                {QUORUM_VOTE_CONFIG_MISMATCH, QUORUM_VOTE_CONFIG_MISMATCH, QUORUM_VOTE_CONFIG_MISMATCH}},
+        {"an epoch above the maximum", {"main", UINT64_MAX, "az-b", "db-a", QUORUM_VOTE_KIND_FAILOVER},
+                {"main", 5, 5, "az-c", "db-a", false, false},
+                {QUORUM_VOTE_BAD_REQUEST, QUORUM_VOTE_BAD_REQUEST, QUORUM_VOTE_BAD_REQUEST}},
+};
+
+START_TEST(test_vote_kinds) {
+        const struct vote_kind_case *c = &vote_kind_cases[_i];
+
+        for (int k = 0; k < _QUORUM_VOTE_KIND_MAX; k++) {
+                quorum_vote_request req = c->req;
+                _cleanup_free_ char *text = NULL;
+                json_object *j, *v;
+
+                req.kind = k;
+                quorum_vote_verdict got = quorum_vote_decide(&req, &c->in);
+                ck_assert_msg(got == c->want[k], "%s, %s: %s, want %s", c->what, quorum_vote_kind_to_string(k),
+                        quorum_vote_verdict_to_string(got), quorum_vote_verdict_to_string(c->want[k]));
+                ck_assert_int_eq(quorum_vote_describe(&req, &c->in, got, &text), 0);
+                ck_assert_ptr_null(strchr(text, '\n'));
+                ck_assert_int_eq(quorum_vote_to_json(&req, &c->in, got, &j), 0);
+                ck_assert(json_object_object_get_ex(json_object_object_get(j, "request"), "kind", &v));
+                ck_assert_str_eq(json_object_get_string(v), quorum_vote_kind_to_string(k));
+                json_object_put(j);
+        }
+}
+END_TEST
+
+START_TEST(test_vote_kind_text) {
+        quorum_vote_request req = {"main", 7, "az-b", "db-a", QUORUM_VOTE_KIND_SWITCHOVER};
+        quorum_vote_input in = {"main", 6, 6, "az-c", "db-a", false, false};
+        _cleanup_free_ char *t1 = NULL, *t2 = NULL, *t3 = NULL, *t4 = NULL, *t5 = NULL;
+
+        ck_assert_int_eq(quorum_vote_describe(&req, &in, quorum_vote_decide(&req, &in), &t1), 0);
+        ck_assert_str_eq(t1, "vote for az-b in epoch 7 granted: an operator's switchover of db-a of main (ODOWN not needed)");
+        req.kind = QUORUM_VOTE_KIND_FORCED;
+        ck_assert_int_eq(quorum_vote_describe(&req, &in, quorum_vote_decide(&req, &in), &t2), 0);
+        ck_assert_str_eq(t2,
+                "vote for az-b in epoch 7 granted: an operator's forced failover of db-a of main (ODOWN not needed)");
+        req.kind = QUORUM_VOTE_KIND_FAILOVER;
+        ck_assert_int_eq(quorum_vote_describe(&req, &in, quorum_vote_decide(&req, &in), &t3), 0);
+        ck_assert_str_eq(t3, "vote for az-b in epoch 7 denied: db-a of main is not ODOWN here");
+        in.busy = true;
+        req.kind = QUORUM_VOTE_KIND_SWITCHOVER;
+        ck_assert_int_eq(quorum_vote_describe(&req, &in, quorum_vote_decide(&req, &in), &t5), 0);
+        ck_assert_str_eq(t5, "vote for az-b in epoch 7 denied: a switchover of db-a while another run "
+                             "of main may be going on");
+        in.busy = false;
+        /* a kind that is none of them is a malformed request, whatever else holds */
+        req.kind = _QUORUM_VOTE_KIND_MAX;
+        ck_assert_int_eq(quorum_vote_decide(&req, &in), QUORUM_VOTE_BAD_REQUEST);
+        ck_assert_int_eq(quorum_vote_describe(&req, &in, QUORUM_VOTE_BAD_REQUEST, &t4), 0);
+        ck_assert_str_eq(t4, "vote request denied: malformed (unknown kind)");
+        req.kind = _QUORUM_VOTE_KIND_INVALID;
+        ck_assert_int_eq(quorum_vote_decide(&req, &in), QUORUM_VOTE_BAD_REQUEST);
+}
+END_TEST
+
 /* The caller's side with the real persisted state: a vote is recorded and "saved" before the reply;
  * after a restart (the state read back from its bytes) the same epoch's vote goes to the same
  * candidate only. */
-static quorum_vote_verdict ask(state *s, uint64_t epoch, const char *candidate, bool odown) {
-        quorum_vote_request req = {"main", epoch, candidate, "db-a"};
-        quorum_vote_input in = {"main", state_get_epoch(s), 0, NULL, "db-a", odown};
+static quorum_vote_verdict ask_kind(
+        state *s, uint64_t epoch, const char *candidate, bool odown, quorum_vote_kind kind) {
+        quorum_vote_request req = {"main", epoch, candidate, "db-a", kind};
+        quorum_vote_input in = {"main", state_get_epoch(s), 0, NULL, "db-a", odown, false};
         quorum_vote_verdict v;
 
         ck_assert_int_ge(state_last_vote(s, &in.last_vote_epoch, &in.last_vote_candidate), 0);
@@ -364,6 +478,10 @@ static quorum_vote_verdict ask(state *s, uint64_t epoch, const char *candidate, 
         else if (v == QUORUM_VOTE_GRANTED_AGAIN)
                 ck_assert_int_eq(state_record_vote(s, epoch, candidate), 0);
         return v;
+}
+
+static quorum_vote_verdict ask(state *s, uint64_t epoch, const char *candidate, bool odown) {
+        return ask_kind(s, epoch, candidate, odown, QUORUM_VOTE_KIND_FAILOVER);
 }
 
 static state *restart(state *s) {
@@ -399,6 +517,26 @@ START_TEST(test_vote_persisted_across_restart) {
         ck_assert_int_eq(state_set_epoch(s, 4), 1);
         ck_assert_int_eq(ask(s, 3, "az-b", true), QUORUM_VOTE_STALE);
         ck_assert_int_eq(ask(s, 4, "az-b", true), QUORUM_VOTE_GRANTED);
+        state_free(s);
+}
+END_TEST
+
+/* One vote per epoch whatever the kinds asked for: an operator's election and an automatic one never
+ * both get a vote in one epoch, also across a restart. */
+START_TEST(test_vote_kinds_share_the_epoch) {
+        state *s = NULL;
+
+        ck_assert_int_eq(state_new(&s), 0);
+        ck_assert_int_eq(ask_kind(s, 1, "az-b", false, QUORUM_VOTE_KIND_SWITCHOVER), QUORUM_VOTE_GRANTED);
+        ck_assert_int_eq(ask_kind(s, 1, "az-c", true, QUORUM_VOTE_KIND_FAILOVER), QUORUM_VOTE_ALREADY_VOTED);
+        ck_assert_int_eq(ask_kind(s, 1, "az-c", false, QUORUM_VOTE_KIND_FORCED), QUORUM_VOTE_ALREADY_VOTED);
+        s = restart(s);
+        ck_assert_int_eq(ask_kind(s, 1, "az-c", false, QUORUM_VOTE_KIND_SWITCHOVER), QUORUM_VOTE_ALREADY_VOTED);
+        ck_assert_int_eq(ask_kind(s, 1, "az-b", false, QUORUM_VOTE_KIND_SWITCHOVER), QUORUM_VOTE_GRANTED_AGAIN);
+        ck_assert_int_eq(ask_kind(s, 2, "az-c", false, QUORUM_VOTE_KIND_FORCED), QUORUM_VOTE_GRANTED);
+        ck_assert_int_eq(ask_kind(s, 1, "az-b", false, QUORUM_VOTE_KIND_FORCED), QUORUM_VOTE_STALE);
+        ck_assert_int_eq(ask_kind(s, 3, "az-b", false, QUORUM_VOTE_KIND_FAILOVER), QUORUM_VOTE_NOT_ODOWN);
+        ck_assert_uint_eq(state_get_epoch(s), 2);
         state_free(s);
 }
 END_TEST
@@ -758,6 +896,9 @@ static Suite *quorum_suite(void) {
         tcase_add_loop_test(tc, test_vote, 0, ELEMENTSOF(vote_cases));
         tcase_add_test(tc, test_vote_text_and_json);
         tcase_add_test(tc, test_vote_persisted_across_restart);
+        tcase_add_loop_test(tc, test_vote_kinds, 0, ELEMENTSOF(vote_kind_cases));
+        tcase_add_test(tc, test_vote_kind_text);
+        tcase_add_test(tc, test_vote_kinds_share_the_epoch);
         tcase_add_loop_test(tc, test_tally, 0, ELEMENTSOF(tally_cases));
         tcase_add_test(tc, test_tally_invalid);
         tcase_add_test(tc, test_retry);

@@ -385,6 +385,139 @@ START_TEST(test_maintenance_rules) {
 }
 END_TEST
 
+/* The pending flag: only with a primary, cleared by any new primary, persisted only when set. */
+START_TEST(test_pending_rules) {
+        _cleanup_(state_freep) state *s = NULL, *t = NULL, *committed = NULL;
+        _cleanup_free_ char *data = NULL;
+        const char *p;
+        uint64_t e;
+        size_t len;
+
+        ck_assert_int_eq(state_new(&s), 0);
+        ck_assert(!state_get_cluster_pending(s, "m"));
+        ck_assert(!state_get_cluster_pending(NULL, "m"));
+        ck_assert(!state_get_cluster_pending(s, NULL));
+        /* Not without a primary: true is refused, false is no change (and makes no entry). */
+        ck_assert_int_eq(state_set_cluster_pending(s, "m", true), -ENOENT);
+        ck_assert_int_eq(state_set_cluster_pending(s, "m", false), 0);
+        ck_assert_int_eq(state_set_cluster_maintenance(s, "m", T0), 1);
+        ck_assert_int_eq(state_set_cluster_pending(s, "m", true), -ENOENT);
+        ck_assert_int_eq(state_set_cluster_maintenance(s, "m", STATE_MAINTENANCE_OFF), 1);
+        ck_assert_int_eq(state_set_cluster_pending(NULL, "m", true), -EINVAL);
+        ck_assert_int_eq(state_set_cluster_pending(s, NULL, true), -EINVAL);
+
+        /* The write-ahead of a failover: the primary, then pending. */
+        ck_assert_int_eq(state_set_cluster_primary(s, "m", "db-a", 1), 1);
+        ck_assert(!state_get_cluster_pending(s, "m"));
+        ck_assert_int_eq(state_set_cluster_primary(s, "m", "db-b", 2), 1);
+        ck_assert_int_eq(state_set_cluster_pending(s, "m", true), 1);
+        ck_assert_int_eq(state_set_cluster_pending(s, "m", true), 0);
+        ck_assert(state_get_cluster_pending(s, "m"));
+        ck_assert(!state_get_cluster_pending(s, "other"));
+        /* The primary and its epoch are what they are, pending or not. */
+        ck_assert_int_eq(state_get_cluster_primary(s, "m", &p, &e), 1);
+        ck_assert_str_eq(p, "db-b");
+        ck_assert(e == 2);
+
+        /* Persisted, only when set, and it counts for state_equal(). */
+        ck_assert_int_eq(state_format(s, &data, &len), 0);
+        ck_assert_ptr_nonnull(strstr(data, "\"pending\": true"));
+        ck_assert_int_eq(state_save(tmpdir, s), 0);
+        t = load_ok(1);
+        ck_assert(state_equal(s, t));
+        ck_assert(state_get_cluster_pending(t, "m"));
+
+        /* The same primary in the same epoch again (0) keeps it pending. */
+        ck_assert_int_eq(state_set_cluster_primary(t, "m", "db-b", 2), 0);
+        ck_assert(state_get_cluster_pending(t, "m"));
+        /* Committed: cleared, and the file is as if it had never been pending. */
+        ck_assert_int_eq(state_set_cluster_pending(t, "m", false), 1);
+        ck_assert(!state_equal(s, t));
+        ck_assert_int_eq(state_new(&committed), 0);
+        ck_assert_int_eq(state_set_cluster_primary(committed, "m", "db-b", 2), 1);
+        ck_assert(state_equal(t, committed));
+        free(data);
+        data = NULL;
+        ck_assert_int_eq(state_format(t, &data, &len), 0);
+        ck_assert_ptr_null(strstr(data, "pending"));
+
+        /* A newer configuration (adopted from a peer, or the resumed run's own) clears it. */
+        ck_assert_int_eq(state_set_cluster_pending(s, "m", true), 0);
+        ck_assert_int_eq(state_set_cluster_primary(s, "m", "db-c", 3), 1);
+        ck_assert(!state_get_cluster_pending(s, "m"));
+        ck_assert_int_eq(state_set_cluster_pending(s, "m", true), 1);
+        ck_assert_int_eq(state_set_cluster_primary(s, "m", "db-c", 4), 1);
+        ck_assert(!state_get_cluster_pending(s, "m"));
+        /* A refused older one leaves it as it was. */
+        ck_assert_int_eq(state_set_cluster_pending(s, "m", true), 1);
+        ck_assert_int_eq(state_set_cluster_primary(s, "m", "db-a", 3), -STATE_ERROR_CONFIG_EPOCH_STALE);
+        ck_assert_int_eq(state_set_cluster_primary(s, "m", "db-a", 4), -STATE_ERROR_CONFIG_CONFLICT);
+        ck_assert(state_get_cluster_pending(s, "m"));
+}
+END_TEST
+
+/* The time of the last maintenance change: set with the end, kept by the plain setter and by "off",
+ * persisted; an entry holding only that time lives on. */
+START_TEST(test_maintenance_set_rules) {
+        _cleanup_(state_freep) state *s = NULL, *t = NULL, *fresh = NULL;
+        _cleanup_free_ char *data = NULL;
+        uint64_t u = 42, set = 42;
+        size_t len;
+
+        ck_assert_int_eq(state_new(&s), 0);
+        ck_assert_int_eq(state_new(&fresh), 0);
+        ck_assert_int_eq(state_get_cluster_maintenance_at(s, "m", &u, &set), 0);
+        ck_assert(u == 0 && set == 0);
+        ck_assert_int_eq(state_set_cluster_maintenance_at(s, "m", STATE_MAINTENANCE_OFF, 0), 0);
+        ck_assert(state_equal(s, fresh));
+
+        ck_assert_int_eq(state_set_cluster_maintenance_at(s, "m", STATE_MAINTENANCE_FOREVER, T0), 1);
+        ck_assert_int_eq(state_set_cluster_maintenance_at(s, "m", STATE_MAINTENANCE_FOREVER, T0), 0);
+        ck_assert_int_eq(state_get_cluster_maintenance_at(s, "m", &u, &set), 1);
+        ck_assert(u == STATE_MAINTENANCE_FOREVER && set == T0);
+        /* Either half is a change. */
+        ck_assert_int_eq(state_set_cluster_maintenance_at(s, "m", STATE_MAINTENANCE_FOREVER, T0 + 1), 1);
+        ck_assert_int_eq(state_set_cluster_maintenance_at(s, "m", T1, T0 + 1), 1);
+        ck_assert_int_eq(state_get_cluster_maintenance(s, "m", &u), 1);
+        ck_assert(u == T1);
+        /* The plain setter (a TTL that expired) keeps the time of the change. */
+        ck_assert_int_eq(state_set_cluster_maintenance(s, "m", STATE_MAINTENANCE_OFF), 1);
+        ck_assert_int_eq(state_get_cluster_maintenance(s, "m", &u), 0);
+        ck_assert_int_eq(state_get_cluster_maintenance_at(s, "m", &u, &set), 1);
+        ck_assert(u == STATE_MAINTENANCE_OFF && set == T0 + 1);
+        ck_assert(!state_equal(s, fresh));
+        /* Off with a time: persisted, and read back the same. */
+        ck_assert_int_eq(state_format(s, &data, &len), 0);
+        ck_assert_ptr_nonnull(strstr(data, "\"maintenance_set_usec\": 1700000000000001"));
+        ck_assert_ptr_null(strstr(data, "maintenance_until_usec"));
+        ck_assert_int_eq(state_save(tmpdir, s), 0);
+        t = load_ok(1);
+        ck_assert(state_equal(s, t));
+        ck_assert_int_eq(state_get_cluster_maintenance_at(t, "m", &u, &set), 1);
+        ck_assert(u == STATE_MAINTENANCE_OFF && set == T0 + 1);
+        ck_assert_uint_eq(state_n_clusters(t), 0);
+        /* It counts for state_equal(). */
+        ck_assert_int_eq(state_set_cluster_maintenance_at(t, "m", STATE_MAINTENANCE_OFF, T0 + 2), 1);
+        ck_assert(!state_equal(s, t));
+        /* Nothing left at all gives back a fresh state. */
+        ck_assert_int_eq(state_set_cluster_maintenance_at(s, "m", STATE_MAINTENANCE_OFF, 0), 1);
+        ck_assert(state_equal(s, fresh));
+        ck_assert_int_eq(state_get_cluster_maintenance_at(s, "m", NULL, NULL), 0);
+
+        /* Bad arguments change nothing. */
+        ck_assert_int_eq(state_set_cluster_maintenance_at(s, "m", T0, UINT64_MAX), -ERANGE);
+        ck_assert_int_eq(state_set_cluster_maintenance_at(NULL, "m", T0, T0), -EINVAL);
+        ck_assert_int_eq(state_set_cluster_maintenance_at(s, "", T0, T0), -EINVAL);
+        ck_assert_int_eq(state_get_cluster_maintenance_at(NULL, "m", &u, &set), -EINVAL);
+        ck_assert_int_eq(state_get_cluster_maintenance_at(s, NULL, &u, &set), -EINVAL);
+        ck_assert(state_equal(s, fresh));
+        /* The largest time. */
+        ck_assert_int_eq(state_set_cluster_maintenance_at(s, "m", T0, UINT64_MAX - 1), 1);
+        ck_assert_int_eq(state_get_cluster_maintenance_at(s, "m", &u, &set), 1);
+        ck_assert(u == T0 && set == UINT64_MAX - 1);
+}
+END_TEST
+
 START_TEST(test_last_failover_rules) {
         _cleanup_(state_freep) state *s = NULL;
         uint64_t u = 42, e = 42;
@@ -525,6 +658,16 @@ static const char *const good_bodies[] = {
         "{ \"version\": 1, \"current_epoch\": 3, \"votes\": [], \"clusters\": [ { \"name\": \"main\", "
         "\"last_failover_epoch\": 18446744073709551614, \"last_failover_usec\": 1700000000000000, "
         "\"maintenance_until_usec\": 1, \"config_epoch\": 7, \"primary\": \"db-b\" } ] }\n",
+        /* A primary written ahead of its promotion; "pending": false reads as absent. */
+        "{ \"version\": 1, \"current_epoch\": 3, \"votes\": [], \"clusters\": [ { \"name\": \"main\", "
+        "\"primary\": \"db-b\", \"config_epoch\": 3, \"pending\": true } ] }\n",
+        "{ \"version\": 1, \"current_epoch\": 3, \"votes\": [], \"clusters\": [ { \"name\": \"main\", "
+        "\"primary\": \"db-b\", \"config_epoch\": 3, \"pending\": false } ] }\n",
+        /* Maintenance off, with the time of the change that turned it off kept. */
+        "{ \"version\": 1, \"current_epoch\": 3, \"votes\": [], \"clusters\": [ { \"name\": \"main\", "
+        "\"maintenance_set_usec\": 1700000000000000 } ] }\n",
+        "{ \"version\": 1, \"current_epoch\": 3, \"votes\": [], \"clusters\": [ { \"name\": \"main\", "
+        "\"maintenance_until_usec\": \"forever\", \"maintenance_set_usec\": 18446744073709551614 } ] }\n",
 };
 
 START_TEST(test_good_content) {
@@ -559,6 +702,10 @@ START_TEST(test_old_format_loads) {
         ck_assert_int_eq(state_get_cluster_maintenance(s, "main", &u), 0);
         ck_assert(u == 0);
         ck_assert_int_eq(state_get_cluster_last_failover(s, "main", &u, &e), 0);
+        ck_assert(u == 0 && e == 0);
+        /* Files from before "pending" and "maintenance_set_usec": committed, never set. */
+        ck_assert(!state_get_cluster_pending(s, "main"));
+        ck_assert_int_eq(state_get_cluster_maintenance_at(s, "main", &u, &e), 0);
         ck_assert(u == 0 && e == 0);
 }
 END_TEST
@@ -707,6 +854,16 @@ static const struct {
         {CL("\"config_epoch\": 1, \"maintenance_until_usec\": 1"), -STATE_ERROR_INVALID},
         {CL("\"primary\": null, \"config_epoch\": 1"), -STATE_ERROR_INVALID},
         {CL("\"maintenance_until_usec\": 1, \"maintenance\": true"), -STATE_ERROR_INVALID},
+        {CL("\"pending\": true"), -STATE_ERROR_INVALID}, /* pending without a primary */
+        {CL("\"pending\": true, \"maintenance_until_usec\": 1"), -STATE_ERROR_INVALID},
+        {CL("\"primary\": \"a\", \"config_epoch\": 1, \"pending\": 1"), -STATE_ERROR_INVALID},
+        {CL("\"primary\": \"a\", \"config_epoch\": 1, \"pending\": \"true\""), -STATE_ERROR_INVALID},
+        {CL("\"primary\": \"a\", \"config_epoch\": 1, \"pending\": null"), -STATE_ERROR_INVALID},
+        {CL("\"maintenance_set_usec\": 0"), -STATE_ERROR_INVALID}, /* unknown is omitted */
+        {CL("\"maintenance_set_usec\": -1"), -STATE_ERROR_INVALID},
+        {CL("\"maintenance_set_usec\": \"1\""), -STATE_ERROR_INVALID},
+        {CL("\"maintenance_set_usec\": 18446744073709551615"), -STATE_ERROR_INVALID},
+        {CL("\"maintenance_until_usec\": 1, \"maintenance_set_usec\": null"), -STATE_ERROR_INVALID},
         {"{ \"version\": 1, \"current_epoch\": 3, \"votes\": [], \"clusters\": [ { \"name\": \"m\" } ] }\n",
                 -STATE_ERROR_INVALID}, /* a cluster that holds nothing */
         {"{ \"version\": 1, \"current_epoch\": 3, \"votes\": [], \"clusters\": [ { \"name\": \"m\", "
@@ -897,6 +1054,8 @@ static Suite *state_suite(void) {
         tcase_add_test(tc, test_vote_history_bound);
         tcase_add_test(tc, test_cluster_rules);
         tcase_add_test(tc, test_maintenance_rules);
+        tcase_add_test(tc, test_pending_rules);
+        tcase_add_test(tc, test_maintenance_set_rules);
         tcase_add_test(tc, test_last_failover_rules);
         tcase_add_test(tc, test_new_fields_round_trip);
         tcase_add_loop_test(tc, test_good_content, 0, ELEMENTSOF(good_bodies));

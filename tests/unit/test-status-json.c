@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "macro.h"
+#include "peer-proto.h"
 #include "status-json.h"
 
 #define NOW_USEC (10 * USEC_PER_SEC)
@@ -50,6 +51,7 @@ typedef struct sample {
         status_cluster cluster;
         status_last_event ev;
         status_peer peers[2];
+        uint64_t rejects[_PEER_REJECT_MAX];
         status_sentinel sentinel;
 } sample;
 
@@ -159,6 +161,11 @@ static void sample_init(sample *s) {
         s->peers[0].reachable = true;
         s->peers[0].last_seen_known = true;
         s->peers[0].last_seen_ms = 120;
+        s->peers[0].epoch_known = true;
+        s->peers[0].epoch = 7;
+        s->rejects[PEER_REJECT_BAD_MAC] = 3;
+        s->rejects[PEER_REJECT_REPLAYED] = 1;
+        s->peers[1].rejected = s->rejects;
         s->sentinel = (status_sentinel){
                 .name = "az-a", .zone = "eu-west-2a", .version = "0.1.0", .peers = s->peers, .n_peers = 2};
 }
@@ -251,8 +258,10 @@ START_TEST(test_sample_document) {
         ck_assert_int_eq(status_json_build(&s.sentinel, &s.cluster, 1, &doc), 0);
         ck_assert_str_eq(plain(AT(doc, "sentinel")),
                 "{\"name\":\"az-a\",\"zone\":\"eu-west-2a\",\"version\":\"0.1.0\",\"peers\":["
-                "{\"name\":\"az-b\",\"zone\":\"eu-west-2b\",\"reachable\":true,\"last_seen_ms\":120},"
-                "{\"name\":\"az-c\",\"zone\":\"eu-west-2c\",\"reachable\":false,\"last_seen_ms\":null}]}");
+                "{\"name\":\"az-b\",\"zone\":\"eu-west-2b\",\"reachable\":true,\"last_seen_ms\":120,\"epoch\":7,"
+                "\"rejected\":{}},"
+                "{\"name\":\"az-c\",\"zone\":\"eu-west-2c\",\"reachable\":false,\"last_seen_ms\":null,\"epoch\":null,"
+                "\"rejected\":{\"bad-mac\":3,\"replayed\":1}}]}");
         c = AT(doc, "clusters", "0");
         ck_assert_str_eq(json_object_get_string(AT(c, "name")), "main");
         ck_assert_str_eq(json_object_get_string(AT(c, "state")), "degraded");
@@ -396,9 +405,9 @@ static const char sample_table[] =
         "last event: failover-end (epoch 7) at 2026-01-01T00:00:00.123Z\n"
         "\n"
         "SENTINEL az-a  zone: eu-west-2a  version: 0.1.0\n"
-        "PEER  ZONE        REACHABLE  LAST_SEEN\n"
-        "az-b  eu-west-2b  yes        120ms\n"
-        "az-c  eu-west-2c  no         -\n";
+        "PEER  ZONE        REACHABLE  LAST_SEEN  EPOCH  REJECTED\n"
+        "az-b  eu-west-2b  yes        120ms      7      0\n"
+        "az-c  eu-west-2c  no         -          -      4\n";
 
 START_TEST(test_table_sample) {
         _cleanup_(sample_done) sample s;
