@@ -1,5 +1,6 @@
 /* What the files of the failover engine share (failover-op.c runs the phases, failover-elect.c the
- * election with the peers): the run's state and the helpers that report a step. Not for others. */
+ * election with the peers, failover-publish.c the endpoints and repoints, failover-end.c the run's
+ * end): the run's state and the helpers that report a step. Not for others. */
 #pragma once
 
 #include <stdbool.h>
@@ -72,6 +73,14 @@ server_action_source op_source(const failover_op *op);
 
 /* The deadline of what the current phase starts (never 0). */
 uint64_t op_deadline(const failover_op *op);
+
+/* SERVER_ACTION_SEMI_SYNC when the new primary takes the semi-sync master side, else 0. */
+unsigned op_semi_flag(const failover_op *op);
+
+/* failover-end.c: the run reached done or failed: audits, pages and answers it once, makes the old
+ * primary writable again when a failed run fenced it before the promotion committed, then frees the op
+ * from the loop. */
+void op_finish(failover_op *op);
 
 /* failover-publish.c: the endpoints phase (also starts the repoints). */
 void op_endpoints(failover_op *op);
