@@ -112,9 +112,10 @@ void daemon_cluster_stagger_election(daemon_cluster *dc);
 bool daemon_cluster_maintenance(const daemon_cluster *dc, uint64_t *ret_until_realtime_usec);
 
 /* failover-trigger.c: whether a run of dc that this sentinel does not lead may be going on: its last vote
- * (maybe for itself, lost) is in an epoch above its configuration's and less than failover.timeout_ms
- * old, so that epoch's leader, if any, may still act. *ret_epoch (may be NULL): that epoch. An operator's
- * run is not started then, nor voted for (quorum.h, BUSY). */
+ * went to another sentinel, in an epoch above its configuration's, less than failover.timeout_ms ago, so
+ * that epoch's leader may still act (a vote for itself is its own run: dc->op while it lasts).
+ * *ret_epoch (may be NULL): that epoch. An operator's run is not started then, and no vote goes to
+ * another candidate (quorum.h, BUSY). */
 bool daemon_cluster_election_pending(const daemon_cluster *dc, uint64_t *ret_epoch);
 
 /* failover-trigger.c: the control verbs failover, switchover. */

@@ -385,6 +385,10 @@ bool daemon_cluster_election_pending(const daemon_cluster *dc, uint64_t *ret_epo
                 return false;
         if (state_last_vote(d->state, &vote_epoch, &cand) <= 0 || !cand)
                 return false;
+        /* Our own candidacy: its run, if any, is dc->op; once that ended, our election is over too. (Else
+         * two survivors of a dead leader, each with its own lost vote, would deny each other forever.) */
+        if (streq(cand, d->config->sentinel.name))
+                return false;
         (void) state_get_cluster_primary(d->state, dc->conf->name, NULL, &config_epoch);
         if (vote_epoch <= config_epoch)
                 return false;

@@ -38,12 +38,15 @@
 #
 # Variables set (and in named.env): NAMED_DIR NAMED_HOST (127.0.0.1) NAMED_HOST6 (::1, or empty
 # when IPv6 loopback is unusable) NAMED_PORT NAMED_ZONE NAMED_KEY_FILE NAMED_KEY_NAME
-# NAMED_READER_KEY_FILE NAMED_READER_KEY_NAME NAMED_CONF NAMED_LOG NAMED_PID.
+# NAMED_READER_KEY_FILE NAMED_READER_KEY_NAME NAMED_CONF NAMED_LOG NAMED_PID NAMED_PREFIX.
 #
 # Tunables: NAMED_ZONE (db.test.), NAMED_KEY_ALGORITHM (hmac-sha256), NAMED_PORT_MIN/MAX
 # (20000/32000), NAMED_START_TIMEOUT_S (30), NAMED_STOP_TIMEOUT_S (10), NAMED_BIN, NAMED_KEEP_DIR,
-# NAMED_QUIET. Functions return non-zero with one "named-harness: error: ..." line on stderr
-# instead of exiting. Root is not needed (named stays the user that starts it).
+# NAMED_QUIET. For a named in a network namespace (tests/netns/), set before named_up: NAMED_BIND
+# (the IPv4 address to listen on, default 127.0.0.1; [::1] is added only for 127.0.0.1) and
+# NAMED_PREFIX (a command prefix such as "ip netns exec NS" under which named, its port check, dig
+# and nsupdate run; kept in named.env). Functions return non-zero with one "named-harness: error:
+# ..." line on stderr instead of exiting. Root is not needed (named stays the user that starts it).
 
 if [ -z "${BASH_VERSION:-}" ]; then
 	echo "named-harness.sh: needs bash" >&2
@@ -110,7 +113,7 @@ _named_write_env() {
 	local v
 	{
 		for v in NAMED_DIR NAMED_HOST NAMED_HOST6 NAMED_PORT NAMED_ZONE NAMED_KEY_FILE NAMED_KEY_NAME \
-			NAMED_READER_KEY_FILE NAMED_READER_KEY_NAME NAMED_CONF NAMED_LOG NAMED_PID; do
+			NAMED_READER_KEY_FILE NAMED_READER_KEY_NAME NAMED_CONF NAMED_LOG NAMED_PID NAMED_PREFIX; do
 			printf 'export %s=%q\n' "$v" "${!v:-}"
 		done
 	} >"$NAMED_DIR/named.env.tmp" && mv -f "$NAMED_DIR/named.env.tmp" "$NAMED_DIR/named.env"
@@ -137,9 +140,16 @@ _named_pids() {
 	done
 }
 
+# _named_prefixed CMD...: CMD under NAMED_PREFIX (e.g. in named's network namespace), or as is.
+_named_prefixed() {
+	local -a prefix
+	read -ra prefix <<<"${NAMED_PREFIX:-}"
+	"${prefix[@]}" "$@"
+}
+
 # _named_port_free PORT: no TCP or UDP socket uses PORT.
 _named_port_free() {
-	[ -z "$(ss -Htuan "( sport = :$1 )" 2>/dev/null)" ]
+	[ -z "$(_named_prefixed ss -Htuan "( sport = :$1 )" 2>/dev/null)" ]
 }
 
 _named_pick_port() {
@@ -187,10 +197,13 @@ EOF
 # _named_launch: start named in the background, record its PID.
 _named_launch() {
 	local named
+	local -a prefix
 	named=$(_named_find_bin named) || return 1
 	printf -- '---- %s start\n' "$(date '+%F %T')" >>"$NAMED_LOG"
 	_NAMED_LOG_OFFSET=$(stat -c %s "$NAMED_LOG")
-	"$named" -g -c "$NAMED_CONF" </dev/null >>"$NAMED_LOG" 2>&1 &
+	read -ra prefix <<<"${NAMED_PREFIX:-}"
+	# a simple command, so that $! is named itself (a prefix such as ip netns exec execs it)
+	"${prefix[@]}" "$named" -g -c "$NAMED_CONF" </dev/null >>"$NAMED_LOG" 2>&1 &
 	NAMED_PID=$!
 	printf '%s\n' "$NAMED_PID" >>"$NAMED_DIR/pids"
 	_named_write_env
@@ -198,7 +211,7 @@ _named_launch() {
 
 # named_answers: the server answers authoritatively for the zone.
 named_answers() {
-	dig @"$NAMED_HOST" -p "$NAMED_PORT" +norec +time=1 +tries=1 "$NAMED_ZONE" SOA 2>/dev/null |
+	_named_prefixed dig @"$NAMED_HOST" -p "$NAMED_PORT" +norec +time=1 +tries=1 "$NAMED_ZONE" SOA 2>/dev/null |
 		grep -q 'status: NOERROR'
 }
 
@@ -245,11 +258,11 @@ named_up() {
 	dir=$(cd "$dir" && pwd)
 	_NAMED_OWNED_DIRS+=("$BASHPID:$dir")
 	case "$zone" in *.) ;; *) zone="$zone." ;; esac
-	NAMED_DIR=$dir NAMED_ZONE=$zone NAMED_HOST=127.0.0.1 NAMED_HOST6=
+	NAMED_DIR=$dir NAMED_ZONE=$zone NAMED_HOST=${NAMED_BIND:-127.0.0.1} NAMED_HOST6= NAMED_PREFIX=${NAMED_PREFIX:-}
 	NAMED_CONF=$dir/named.conf NAMED_LOG=$dir/named.log
 	NAMED_KEY_NAME=sentinel-key NAMED_KEY_FILE=$dir/sentinel.key
 	NAMED_READER_KEY_NAME=reader-key NAMED_READER_KEY_FILE=$dir/reader.key
-	if ip -6 addr show dev lo 2>/dev/null | grep -q 'inet6 ::1/'; then
+	if [ "$NAMED_HOST" = 127.0.0.1 ] && _named_prefixed ip -6 addr show dev lo 2>/dev/null | grep -q 'inet6 ::1/'; then
 		NAMED_HOST6=::1
 	fi
 	(
@@ -280,7 +293,7 @@ EOF
 	done
 	[ "$rc" -eq 0 ] || return 1
 	export NAMED_DIR NAMED_HOST NAMED_HOST6 NAMED_PORT NAMED_ZONE NAMED_KEY_FILE NAMED_KEY_NAME \
-		NAMED_READER_KEY_FILE NAMED_READER_KEY_NAME NAMED_CONF NAMED_LOG NAMED_PID
+		NAMED_READER_KEY_FILE NAMED_READER_KEY_NAME NAMED_CONF NAMED_LOG NAMED_PID NAMED_PREFIX
 	_named_log "named $NAMED_PID answers for $NAMED_ZONE on $NAMED_HOST:$NAMED_PORT${NAMED_HOST6:+ and [$NAMED_HOST6]:$NAMED_PORT} ($dir)"
 }
 
@@ -391,7 +404,7 @@ named_trap_teardown() {
 
 # named_dig ARGS...: dig at our server, signed with the update key, no recursion.
 named_dig() {
-	dig @"$NAMED_HOST" -p "$NAMED_PORT" -k "$NAMED_KEY_FILE" +norec +time=1 +tries=2 "$@"
+	_named_prefixed dig @"$NAMED_HOST" -p "$NAMED_PORT" -k "$NAMED_KEY_FILE" +norec +time=1 +tries=2 "$@"
 }
 
 # named_nsupdate [KEYFILE]: nsupdate with "server" and "zone" set; commands on stdin, then "send".
@@ -400,7 +413,7 @@ named_nsupdate() {
 		printf 'server %s %s\nzone %s\n' "$NAMED_HOST" "$NAMED_PORT" "$NAMED_ZONE"
 		cat
 		printf 'send\n'
-	} | nsupdate -t 3 -k "${1:-$NAMED_KEY_FILE}"
+	} | _named_prefixed nsupdate -t 3 -k "${1:-$NAMED_KEY_FILE}"
 }
 
 # ---- command mode ----
