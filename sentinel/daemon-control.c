@@ -2,6 +2,7 @@
  * that act on a cluster in failover-trigger.c (switchover, failover, maintenance) and
  * daemon-history.c (history, why). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,7 +11,7 @@
 #include "macro.h"
 #include "sentinel-build.h"
 
-static int daemon_status(daemon_ctx *d, control_client *c, const char *only) {
+int daemon_status_json(daemon_ctx *d, const char *only, json_object **ret) {
         const sentinel_conf *s = &d->config->sentinel;
         status_peer peers[s->n_peers ? s->n_peers : 1];
         json_object *doc = NULL, *clusters = NULL;
@@ -47,10 +48,19 @@ static int daemon_status(daemon_ctx *d, control_client *c, const char *only) {
                         goto fail;
                 json_object_array_add(clusters, cj);
         }
-        return control_client_reply(c, doc);
+        *ret = doc;
+        return 0;
 fail:
         json_object_put(doc);
         return r;
+}
+
+static int daemon_status(daemon_ctx *d, control_client *c, const char *only) {
+        json_object *doc = NULL;
+        int r = daemon_status_json(d, only, &doc);
+        if (r < 0)
+                return r;
+        return control_client_reply(c, doc);
 }
 
 const char *daemon_cluster_leader(const daemon_cluster *dc) {
@@ -67,6 +77,36 @@ const char *daemon_cluster_leader(const daemon_cluster *dc) {
         if (state_vote_for(d->state, config_epoch, &leader) > 0)
                 return leader;
         return NULL;
+}
+
+void daemon_control_event(control_server *s, control_server_event ev, const struct ucred *peer, unsigned n_suppressed,
+        void *userdata) {
+        static const struct {
+                int level;
+                const char *what;
+        } table[_CONTROL_SERVER_EVENT_MAX] = {
+                [CONTROL_SERVER_EVENT_DENIED] = {LOG_WARNING, "refused: not root or in the control group"},
+                [CONTROL_SERVER_EVENT_BUSY] = {LOG_WARNING, "refused: too many connections"},
+                [CONTROL_SERVER_EVENT_RATE_LIMITED] = {LOG_WARNING, "refused: rate limited"},
+                [CONTROL_SERVER_EVENT_BAD_REQUEST] = {LOG_NOTICE, "closed: bad or oversized request"},
+                [CONTROL_SERVER_EVENT_REQUEST_TIMEOUT] = {LOG_NOTICE, "closed: no complete request in time"},
+                [CONTROL_SERVER_EVENT_REPLY_TIMEOUT] = {LOG_WARNING, "answered TIMEOUT: no answer in time"},
+                [CONTROL_SERVER_EVENT_WRITE_TIMEOUT] = {LOG_NOTICE, "closed: the client did not read its answer"},
+                [CONTROL_SERVER_EVENT_GONE] = {LOG_DEBUG, "closed: the client went away before its answer"},
+                [CONTROL_SERVER_EVENT_ACCEPT_FAILED] = {LOG_WARNING, "accept() failed (out of file descriptors?)"},
+        };
+        char more[64] = "";
+
+        if (ev < 0 || ev >= _CONTROL_SERVER_EVENT_MAX)
+                return;
+        if (n_suppressed > 0)
+                (void) snprintf(more, sizeof(more), " (and %u more like it since the last report)", n_suppressed);
+        if (peer)
+                log_fields_full(table[ev].level, &LOG_FIELDS_NONE, "control socket %s: uid %u pid %d: %s%s",
+                        control_server_get_path(s), (unsigned) peer->uid, (int) peer->pid, table[ev].what, more);
+        else
+                log_fields_full(table[ev].level, &LOG_FIELDS_NONE, "control socket %s: %s%s",
+                        control_server_get_path(s), table[ev].what, more);
 }
 
 int daemon_control_handler(control_server *s, control_client *c, const control_request *req, void *userdata) {

@@ -2,6 +2,7 @@
  * MESSAGE_ID), written to the audit log, and handed to the cluster's notify hooks. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <inttypes.h>
 #include <string.h>
@@ -108,6 +109,7 @@ void daemon_raise(daemon_cluster *dc, sentinel_event ev, uint64_t epoch, const c
                 .message = message,
                 .realtime_usec = dc->last_event.at_realtime_usec,
                 .details = details,
+                .credentials_directory = getenv("CREDENTIALS_DIRECTORY"),
         };
         r = hook_dispatcher_notify(d->hooks, c->hooks, c->n_hooks, &he);
         if (r < 0)
@@ -136,12 +138,14 @@ static void on_monitor_event(monitor *m, const monitor_event *ev, void *userdata
                 return;
         }
         if (ev->event == EVENT_TOPOLOGY_MISMATCH && streq_ptr(ev->reason, "primary-read-only") &&
-                daemon_fence_holds(dc)) {
-                /* This sentinel's own self-fence: paged as `fenced` already. */
+                (daemon_fence_holds(dc) || daemon_peers_self_fenced(dc, server))) {
+                /* A self-fence, by this sentinel or by the one in the primary's zone (its OPINION says so):
+                 * paged as `fenced` by that sentinel when it is not the hold of a (re)start. */
                 log_fields_full(LOG_INFO,
                         &(log_fields){ .cluster = c->name, .has_epoch = true, .epoch = epoch, .event = _EVENT_INVALID,
                                 .reason = ev->reason },
-                        "%s (self-fenced by this sentinel)", ev->message);
+                        "%s (self-fenced by %s)", ev->message,
+                        daemon_fence_holds(dc) ? "this sentinel" : "the sentinel of its zone");
                 return;
         }
         if (ev->cleared) {
@@ -180,9 +184,14 @@ static void on_monitor_update(monitor *m, void *userdata) {
         daemon_cluster_changed(dc);
 }
 
+static void on_monitor_probe(monitor *m, size_t server, const server_status *status, void *userdata) {
+        daemon_metrics_probe(userdata, status);
+}
+
 const monitor_callbacks daemon_monitor_callbacks = {
         .on_event = on_monitor_event,
         .on_update = on_monitor_update,
+        .on_probe = on_monitor_probe,
 };
 
 void daemon_on_hook_report(hook_dispatcher *h, const hook_report *rep, void *userdata) {
@@ -205,6 +214,7 @@ void daemon_on_hook_report(hook_dispatcher *h, const hook_report *rep, void *use
         if (rep->error < 0)
                 json_object_object_add(in, "error", json_object_new_string(strerror(-rep->error)));
         daemon_audit(d, rep->cluster, "hook", outcome, in);
+        daemon_metrics_hook(d, rep);
 
         if (rep->outcome != HOOK_OUTCOME_SUCCESS)
                 log_fields_full(LOG_WARNING,

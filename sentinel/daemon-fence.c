@@ -236,6 +236,7 @@ static void on_fence_done(server_action *a, const server_action_result *res, voi
         } else {
                 const char *reason = quorum_fence_reason_to_string(f->fenced_reason);
                 f->applied = true;
+                daemon_metrics_self_fence(dc, reason);
                 if (f->fenced_reason != QUORUM_FENCE_NEVER_HEARD && !f->paged) {
                         f->paged = true;
                         daemon_raise(dc, EVENT_FENCED, epoch, reason, f->fenced_server, TOPOLOGY_NONE,
@@ -387,6 +388,7 @@ void daemon_fence_evaluate(daemon_cluster *dc) {
                                 .event = _EVENT_INVALID, .reason = reason },
                         "self-fencing %s: %s", server, text ? text : reason);
                 fence_audit(dc, "self-fence", reason, server, text ? text : reason);
+                daemon_peers_opinion_now(d); /* the others then expect the read-only primary */
                 fence_start(dc, p, false); /* paged when the server confirmed it (on_fence_done()) */
                 break;
         }

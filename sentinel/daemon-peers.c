@@ -133,6 +133,7 @@ static void send_opinion(daemon_peers *p, size_t to, uint64_t ping) {
                         .config_epoch = config_epoch,
                         .pending = state_get_cluster_pending(d->state, dc->conf->name),
                         .confirms = daemon_cluster_confirms(dc),
+                        .self_fenced = daemon_fence_holds(dc),
                 };
                 if (primary && monitor_last_good_primary(dc->monitor, &ok_usec) != TOPOLOGY_NONE &&
                         ok_usec > 0 && ok_usec <= now)
@@ -248,6 +249,7 @@ void count_reject(daemon_peers *p, daemon_peer *dp, const struct sockaddr *from,
         }
         if (why < 0 || why >= _PEER_REJECT_MAX)
                 return;
+        daemon_metrics_peer_reject(p->d, dp ? dp->name : NULL, why);
         if (dp) {
                 dp->rejects[why]++;
                 log_rejects(dp->name, addr, dp->rejects, &dp->rejects_logged, &dp->last_log_usec, now);
@@ -453,6 +455,19 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 /* ---- the public side ---- */
+
+bool daemon_peers_self_fenced(daemon_cluster *dc, const char *primary) {
+        daemon_peers *p = dc->daemon->peers;
+        uint64_t now = p ? peers_now(p) : 0;
+
+        for (size_t i = 0; p && primary && i < p->n_peers; i++) {
+                const peer_opinion_cluster *o = peer_opinion_find(&p->peers[i].opinion, dc->conf->name);
+                if (o && o->self_fenced && o->primary && streq(o->primary, primary) && p->peers[i].opinion_usec > 0 &&
+                        now - p->peers[i].opinion_usec <= PEERS_REACHABLE_USEC)
+                        return true;
+        }
+        return false;
+}
 
 void daemon_peers_opinion_now(daemon_ctx *d) {
         daemon_peers *p = d->peers;

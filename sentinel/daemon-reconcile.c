@@ -294,6 +294,8 @@ static void on_endpoints_retried(endpoints_op *op, const endpoints_result *res, 
 
         for (size_t k = 0; k < res->n; k++) {
                 const endpoint_outcome *o = &res->outcomes[k];
+                if (!o->skipped)
+                        daemon_metrics_endpoint(dc, o->type, o->ok);
                 if (o->ok && !o->skipped)
                         daemon_raise(dc, EVENT_ENDPOINT_UPDATED, epoch, "RETRIED", TOPOLOGY_NONE, primary, NULL,
                                 "%s endpoint (retried): %s", endpoint_type_to_string(o->type), o->message);

@@ -27,6 +27,7 @@ static daemon_cluster *daemon_cluster_free(daemon_cluster *dc) {
                 daemon_reconcile_free(dc);
                 daemon_fence_free(dc);
                 sd_event_source_disable_unref(dc->maintenance_timer);
+                sd_event_source_disable_unref(dc->elect_timer);
                 json_object_put(dc->last_decision);
                 monitor_free(dc->monitor);
                 free(dc);
@@ -41,6 +42,7 @@ static void daemon_clusters_free(daemon_cluster **clusters, size_t n) {
 }
 
 void daemon_ctx_done(daemon_ctx *d) {
+        daemon_http_stop(d);
         daemon_peers_free(d);
         daemon_clusters_free(d->clusters, d->n_clusters);
         daemon_lease_free(d);
@@ -235,6 +237,7 @@ int daemon_reload(daemon_ctx *d, char **ret_error) {
                                     failover_op_get_epoch(dc->op)) < 0)
                                 error = NULL;
                         log_error("reload refused, the running configuration stays in force: %s", error ? error : "busy");
+                        daemon_metrics_reload(d, false);
                         if (ret_error)
                                 *ret_error = TAKE_PTR(error);
                         return -EBUSY;
@@ -243,12 +246,14 @@ int daemon_reload(daemon_ctx *d, char **ret_error) {
         r = config_load(d->config_path, &fresh, &error);
         if (r >= 0 && (!streq(fresh->sentinel.name, d->config->sentinel.name) ||
                               !streq(fresh->sentinel.state_dir, d->config->sentinel.state_dir) ||
-                              !streq(fresh->sentinel.control_socket, d->config->sentinel.control_socket))) {
+                              !streq(fresh->sentinel.control_socket, d->config->sentinel.control_socket) ||
+                              !streq_ptr(fresh->sentinel.control_group, d->config->sentinel.control_group) ||
+                              fresh->sentinel.control_gid != d->config->sentinel.control_gid)) {
                 config_free(fresh);
                 fresh = NULL;
                 free(error);
-                error = strdup("sentinel.name, sentinel.state_dir and sentinel.control_socket cannot change while "
-                               "running; restart the service to change them");
+                error = strdup("sentinel.name, sentinel.state_dir, sentinel.control_socket and sentinel.control_group "
+                               "cannot change while running; restart the service to change them");
                 r = -EINVAL;
         }
         if (r < 0) {
@@ -256,6 +261,7 @@ int daemon_reload(daemon_ctx *d, char **ret_error) {
                 json_object *in = json_object_new_object();
                 json_object_object_add(in, "error", json_object_new_string(error ? error : strerror(-r)));
                 daemon_audit(d, NULL, "reload-refused", "BAD_CONFIG", in);
+                daemon_metrics_reload(d, false);
                 (void) sd_notify(false, "READY=1");
                 if (ret_error)
                         *ret_error = TAKE_PTR(error);
@@ -267,11 +273,14 @@ int daemon_reload(daemon_ctx *d, char **ret_error) {
         config_free(old);
         if (r < 0) {
                 log_error("reload: cannot start monitoring: %s", strerror(-r));
+                daemon_metrics_reload(d, false);
                 (void) sd_notify(false, "READY=1");
                 return r;
         }
         log_notice("configuration reloaded from %s: %zu cluster(s)", d->config_path, d->n_clusters);
         daemon_audit(d, NULL, "reloaded", NULL, NULL);
+        daemon_metrics_reload(d, true);
+        daemon_http_reloaded(d);
         (void) sd_notify(false, "READY=1");
         daemon_update_notify(d);
         return 0;
@@ -333,17 +342,25 @@ static int daemon_open_state(daemon_ctx *d) {
 }
 
 static int daemon_open_control(daemon_ctx *d) {
-        const char *path = d->config->sentinel.control_socket;
+        const sentinel_conf *sc = &d->config->sentinel;
+        const char *path = sc->control_socket;
         _cleanup_free_ char *dir = strdup(path);
+        control_server_options opts = {
+                .has_group = sc->control_group != NULL, .group = sc->control_gid, .group_name = sc->control_group};
         int r;
 
         if (!dir)
                 return -ENOMEM;
-        r = fsutil_mkdir_p(dirname(dir), 0755);
+        r = fsutil_mkdir_p(dirname(dir), 0755); /* an existing directory keeps its mode */
         if (r >= 0)
-                r = control_server_new(d->event, path, NULL, daemon_control_handler, d, &d->control);
+                r = control_server_new(d->event, path, &opts, daemon_control_handler, d, &d->control);
+        if (r >= 0)
+                control_server_set_event_callback(d->control, daemon_control_event, d);
         if (r == -EADDRINUSE)
                 log_error("control socket %s: another daemon answers there; refusing to start", path);
+        else if (r == -EPERM && sc->control_group)
+                log_error("cannot give control socket %s to group %s: %s (run as root or as a member of it)", path,
+                        sc->control_group, strerror(-r));
         else if (r < 0)
                 log_error("cannot listen on control socket %s: %s", path, strerror(-r));
         return r;
@@ -387,6 +404,9 @@ int daemon_run(daemon_ctx *d) {
                 return r;
         }
         r = daemon_open_control(d);
+        if (r < 0)
+                return r;
+        r = daemon_http_start(d);
         if (r < 0)
                 return r;
 

@@ -13,6 +13,7 @@
 #include "failover-op.h"
 #include "hook.h"
 #include "macro.h"
+#include "metrics.h"
 #include "monitor.h"
 #include "peer-payload.h"
 #include "quorum.h"
@@ -42,6 +43,7 @@ typedef struct daemon_cluster {
                                       * sentinel leads (we voted for it, adopted its configuration), or
                                       * our lost election waits for its randomised retry */
         uint64_t elect_after_usec;   /* with peers: the randomised start of the first election after ODOWN */
+        sd_event_source *elect_timer; /* evaluates the cluster at elect_after_usec */
         uint64_t not_odown_since_usec; /* with peers: since when the primary is down here but not ODOWN; 0 */
         unsigned election_attempts;  /* failed elections in a row: lengthens the retry delay */
         uint64_t voted_usec;         /* when this sentinel last voted in the cluster's elections, its own
@@ -51,6 +53,45 @@ typedef struct daemon_cluster {
         struct reconcile_state *reconcile; /* daemon-reconcile.c */
         struct self_fence *fence;          /* daemon-fence.c; NULL without peers */
 } daemon_cluster;
+
+/* daemon-metrics.c: what /metrics serves. The families are declared once at start when http_listen is
+ * set (registry NULL otherwise, and counting is a no-op); counters and histograms live as long as the
+ * daemon, gauges are refilled from the daemon's state at each scrape. */
+typedef enum daemon_metric {
+        DAEMON_METRIC_FAILOVERS,
+        DAEMON_METRIC_SWITCHOVERS,
+        DAEMON_METRIC_ELECTIONS_LOST,
+        DAEMON_METRIC_PHASE_SECONDS,
+        DAEMON_METRIC_PROBE_SECONDS,
+        DAEMON_METRIC_HOOK_RUNS,
+        DAEMON_METRIC_HOOK_FAILURES,
+        DAEMON_METRIC_ENDPOINT_UPDATES,
+        DAEMON_METRIC_ENDPOINT_FAILURES,
+        DAEMON_METRIC_RELOADS,
+        DAEMON_METRIC_RELOAD_FAILURES,
+        DAEMON_METRIC_PEER_REJECTS,
+        DAEMON_METRIC_SELF_FENCES,
+        _DAEMON_METRIC_COUNTED, /* the gauges follow: refilled at each scrape */
+        DAEMON_METRIC_INFO = _DAEMON_METRIC_COUNTED,
+        DAEMON_METRIC_SERVER_UP,
+        DAEMON_METRIC_SERVER_ROLE,
+        DAEMON_METRIC_SERVER_READ_ONLY,
+        DAEMON_METRIC_SERVER_LAG,
+        DAEMON_METRIC_SERVER_SDOWN,
+        DAEMON_METRIC_CLUSTER_STATE,
+        DAEMON_METRIC_CLUSTER_EPOCH,
+        DAEMON_METRIC_CLUSTER_CONFIG_EPOCH,
+        DAEMON_METRIC_CLUSTER_PRIMARY,
+        DAEMON_METRIC_CLUSTER_MAINTENANCE,
+        DAEMON_METRIC_PEER_UP,
+        DAEMON_METRIC_QUORUM_OK,
+        _DAEMON_METRIC_MAX,
+} daemon_metric;
+
+typedef struct daemon_metrics {
+        metrics *registry;
+        metric_family *family[_DAEMON_METRIC_MAX];
+} daemon_metrics;
 
 typedef struct daemon_ctx {
         const char *config_path;
@@ -67,6 +108,9 @@ typedef struct daemon_ctx {
         struct daemon_lease *lease; /* daemon-fence.c: the pings of the self-fencing lease; NULL without peers */
         bool ready;        /* READY=1 was sent */
         char *status_line; /* the last STATUS= sent */
+        daemon_metrics metrics;   /* daemon-metrics.c */
+        struct http_server *http; /* daemon-http.c; NULL without http_listen */
+        char *http_address;       /* the address it listens on, as started */
 } daemon_ctx;
 
 /* daemon.c: runs the daemon until SIGTERM/SIGINT; 0 on a clean exit, else a negative errno (logged). */
@@ -167,6 +211,11 @@ const char *daemon_cluster_leader(const daemon_cluster *dc);
 /* daemon-control.c: answers control requests. */
 int daemon_control_handler(control_server *s, control_client *c, const control_request *req, void *userdata);
 
+/* daemon-control.c: logs refused and dropped control connections (at most once a minute per event
+ * and uid: the server throttles). */
+void daemon_control_event(control_server *s, control_server_event ev, const struct ucred *peer, unsigned n_suppressed,
+        void *userdata);
+
 /* daemon.c: re-reads the config; a bad one is refused and the old one stays. 0, or the error (logged)
  * with *ret_error set to its one line when ret_error is not NULL. */
 int daemon_reload(daemon_ctx *d, char **ret_error);
@@ -194,6 +243,9 @@ void daemon_peers_opinions(daemon_cluster *dc, quorum_opinion *ret, size_t *ret_
 /* daemon-peers.c: quorum_odown() of primary of dc over this sentinel's SDOWN and the peers' fresh
  * opinions (window down_after_ms + 2 x interval_ms); *ret_json (may be NULL) its JSON. */
 int daemon_cluster_odown(daemon_cluster *dc, size_t primary, quorum_odown_result *ret, json_object **ret_json);
+
+/* daemon-peers.c: whether a peer's fresh OPINION says it holds primary of dc self-fenced. */
+bool daemon_peers_self_fenced(daemon_cluster *dc, const char *primary);
 
 /* daemon-peers.c: sends every peer this sentinel's OPINION now (an SDOWN began or ended), not only at
  * the next round. */
@@ -247,3 +299,39 @@ void daemon_fence_reconfigured(daemon_cluster *dc);
 
 /* daemon-fence.c: frees the cluster's self-fence state (an action in flight is cancelled). */
 void daemon_fence_free(daemon_cluster *dc);
+
+/* daemon-control.c: the status document of SPEC 4 (`status --json`, GET /v1/status), of every cluster
+ * or only the one called only (NULL: all). 0 and a new object in *ret, or a negative errno. */
+int daemon_status_json(daemon_ctx *d, const char *only, json_object **ret);
+
+/* daemon-http.c: with sentinel.http_listen set, serves /metrics, /health, /v1/status and
+ * /v1/clusters/NAME/primary on the loop (logged once with the address); 0 (also without it), or a
+ * negative errno with one line logged (the daemon does not start). */
+int daemon_http_start(daemon_ctx *d);
+
+/* daemon-http.c: closes the HTTP server and frees the metrics. */
+void daemon_http_stop(daemon_ctx *d);
+
+/* daemon-http.c: after a reload: warns when sentinel.http_listen changed (it takes effect at restart). */
+void daemon_http_reloaded(daemon_ctx *d);
+
+/* daemon-metrics.c: declares every family of /metrics (d->metrics). 0 or -ENOMEM. */
+int daemon_metrics_init(daemon_ctx *d);
+
+/* daemon-metrics.c: frees the registry; counting is a no-op afterwards. */
+void daemon_metrics_done(daemon_ctx *d);
+
+/* daemon-metrics.c: /metrics now: the gauges refilled from the daemon's state, then everything rendered
+ * (metrics.h). 0 and a new string, or a negative errno. */
+int daemon_metrics_render(daemon_ctx *d, char **ret, size_t *ret_len);
+
+/* daemon-metrics.c: counting what happens (each a no-op without http_listen). A run that ended (not a
+ * lost election): failovers_total or switchovers_total by result, and each phase's duration. */
+void daemon_metrics_run_ended(daemon_cluster *dc, const failover_run *run, bool switchover);
+void daemon_metrics_election_lost(daemon_cluster *dc);
+void daemon_metrics_probe(daemon_cluster *dc, const server_status *st);
+void daemon_metrics_hook(daemon_ctx *d, const hook_report *rep);
+void daemon_metrics_endpoint(daemon_cluster *dc, endpoint_type type, bool ok);
+void daemon_metrics_reload(daemon_ctx *d, bool ok);
+void daemon_metrics_peer_reject(daemon_ctx *d, const char *peer, peer_reject why); /* peer NULL: unattributed */
+void daemon_metrics_self_fence(daemon_cluster *dc, const char *reason); /* quorum_fence_reason */

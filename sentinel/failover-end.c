@@ -120,12 +120,14 @@ void op_finish(failover_op *op) {
 
         /* A lost election is not a run: no run record, no page (op_election_lost()). */
         if (op_election_lost(op)) {
+                daemon_metrics_election_lost(op->dc);
                 op_reply(op, run_json, text ? text : "");
                 json_object_put(run_json);
                 op_release_later(op);
                 return;
         }
 
+        daemon_metrics_run_ended(op->dc, run, op->kind == FAILOVER_OP_SWITCHOVER);
         inputs = json_object_new_object();
         json_object_object_add(inputs, "kind", json_object_new_string(failover_op_kind_to_string(op->kind)));
         json_object_object_add(inputs, "run", json_object_get(run_json));

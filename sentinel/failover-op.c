@@ -246,6 +246,7 @@ static void op_pre_hooks(failover_op *op) {
                         c->servers[op->new_primary].port },
                 .message = "about to fence the old primary and promote",
                 .realtime_usec = timefmt_now_realtime_usec(),
+                .credentials_directory = getenv("CREDENTIALS_DIRECTORY"),
         };
         int r = hook_dispatcher_run_pre(d->hooks, c->hooks, c->n_hooks, &ev, on_pre_verdict, op, &op->pre);
         if (r < 0)

@@ -111,6 +111,8 @@ static void on_endpoints(endpoints_op *e, const endpoints_result *res, void *use
                 json_object_object_add(details, "endpoint", json_object_new_string(endpoint_type_to_string(o->type)));
                 json_object_object_add(details, "index", json_object_new_int64((int64_t) o->index));
                 json_object_object_add(details, "duration_ms", json_object_new_int64((int64_t) (o->duration_usec / USEC_PER_MSEC)));
+                if (!o->skipped)
+                        daemon_metrics_endpoint(op->dc, o->type, o->ok);
                 if (o->skipped) {
                         json_object_put(details);
                         op_log(op, LOG_INFO, NULL, "endpoint %s: %s", endpoint_type_to_string(o->type), o->message);

@@ -174,6 +174,11 @@ static unsigned elect_rank(const config *cfg) {
         return rank;
 }
 
+static int on_elect_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        daemon_cluster_evaluate(userdata);
+        return 0;
+}
+
 void daemon_cluster_stagger_election(daemon_cluster *dc) {
         uint32_t rnd = 0;
 
@@ -181,6 +186,13 @@ void daemon_cluster_stagger_election(daemon_cluster *dc) {
                 rnd = (uint32_t) loop_now(dc);
         dc->elect_after_usec = loop_now(dc) + elect_rank(dc->daemon->config) * ELECT_STAGGER_USEC +
                 rnd % (ELECT_STAGGER_USEC / 2);
+        /* At that time exactly, not at the next probe result: the stagger is what orders the candidates. */
+        if (!dc->elect_timer) {
+                if (sd_event_add_time(dc->daemon->event, &dc->elect_timer, CLOCK_MONOTONIC, dc->elect_after_usec, 0,
+                            on_elect_timer, dc) < 0)
+                        dc->elect_timer = NULL; /* the next probe result evaluates */
+        } else if (sd_event_source_set_time(dc->elect_timer, dc->elect_after_usec) >= 0)
+                (void) sd_event_source_set_enabled(dc->elect_timer, SD_EVENT_ONESHOT);
 }
 
 static void evaluate_down(daemon_cluster *dc, size_t primary) {

@@ -30,7 +30,8 @@ static void help(void) {
                "Signals: SIGHUP re-reads the configuration (a bad one is refused and the running one\n"
                "stays); SIGTERM and SIGINT stop the daemon cleanly.\n"
                "\n"
-               "Exit status: 0 success, 1 failure, 2 usage or configuration error.\n",
+               "Exit status: 0 success, 1 failure, 2 usage or configuration error.\n"
+               "See mariadb-sentinel(8) and mariadb-sentinel.conf(5).\n",
                 SENTINEL_DEFAULT_CONFIG);
 }
 

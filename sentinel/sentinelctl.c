@@ -30,21 +30,30 @@ static void help(void) {
                "                                             operator-forced failover (audited)\n"
                "  maintenance CLUSTER on [--ttl S] | off     pause/resume automatic failover\n"
                "  history CLUSTER [--json]                   past failovers and switchovers\n"
-               "  why CLUSTER                                the last decision and its reason code\n"
+               "  why CLUSTER [--json]                       the last decision and its reason code\n"
                "  reload                                     re-read the config (as SIGHUP)\n"
                "\n"
-               "Options:\n"
+               "Options (before or after the verb):\n"
                "  -s, --socket PATH   control socket (default: control_socket from the config)\n"
                "  -c, --config FILE   config to read control_socket from\n"
                "                      (default %s)\n"
                "  -h, --help          show this help\n"
                "  -V, --version       show the version\n"
                "\n"
-               "--dry-run prints the plan and every check, changes nothing, and exits 1 when the\n"
-               "operation would be refused.\n"
+               "Verb options (a value may also follow '=', as in --to=SERVER):\n"
+               "  --json              print JSON instead of a table or text (status, history, why)\n"
+               "  --to SERVER         the server to promote (default: the best candidate)\n"
+               "  --timeout MS        the switchover's whole budget (default failover.timeout_ms)\n"
+               "  --dry-run           print the plan and every check, change nothing; exit 1 when\n"
+               "                      the operation would be refused\n"
+               "  --force             required by failover; also lets through a candidate that is\n"
+               "                      lagging, errant or behind another server\n"
+               "  --no-quorum         failover on this sentinel's own SDOWN instead of ODOWN (the\n"
+               "                      election still needs a majority of all sentinels)\n"
+               "  --ttl S             end maintenance after S seconds (default: until 'off')\n"
                "\n"
                "Exit status: 0 success, 1 refused or failed, 2 usage or configuration error,\n"
-               "3 the daemon could not be reached.\n",
+               "3 the daemon could not be reached. See sentinelctl(1).\n",
                 SENTINEL_DEFAULT_CONFIG);
 }
 
@@ -58,7 +67,7 @@ static const char *const flags_status[] = { "json", NULL };
 static const char *const flags_switchover[] = { "to=", "timeout=", "dry-run", NULL };
 static const char *const flags_failover[] = { "to=", "force", "no-quorum", "dry-run", NULL };
 static const char *const flags_maintenance[] = { "ttl=", NULL };
-static const char *const flags_history[] = { "json", NULL };
+static const char *const flags_history[] = { "json", NULL }; /* also why's */
 static const char *const flags_none[] = { NULL };
 
 static const verb verbs[] = {
@@ -67,7 +76,7 @@ static const verb verbs[] = {
         { "failover", 1, 1, flags_failover },
         { "maintenance", 2, 2, flags_maintenance },
         { "history", 1, 1, flags_history },
-        { "why", 1, 1, flags_none },
+        { "why", 1, 1, flags_history },
         { "reload", 0, 0, flags_none },
 };
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "config-peek.h"
+#include "config-read.h"
 #include "config.h"
 #include "macro.h"
 
@@ -18,19 +19,18 @@ int config_peek_control_socket(const char *path, char **ret, char **ret_error) {
         const char *value = NULL, *name = NULL;
         char *s;
 
+        _cleanup_free_ char *data = NULL;
+        int r;
+
         config_init(&cfg);
         cleanup = &cfg;
-        if (config_read_file(&cfg, path) != CONFIG_TRUE) {
-                int r = config_error_type(&cfg) == CONFIG_ERR_FILE_IO ? -errno : -EINVAL;
-                if (r == 0)
-                        r = -EIO;
-                if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO)
-                        r = asprintf(ret_error, "%s: cannot read: %s", path, strerror(-r)) < 0 ? -ENOMEM : r;
-                else
-                        r = asprintf(ret_error, "%s:%d: %s", path, config_error_line(&cfg),
-                                    config_error_text(&cfg)) < 0 ? -ENOMEM : -EINVAL;
+        r = config_read_text(path, &data, ret_error); /* bounded, @include refused (config-read.h) */
+        if (r < 0)
                 return r;
-        }
+        if (config_read_string(&cfg, data) != CONFIG_TRUE)
+                return asprintf(ret_error, "%s:%d: %s", path, config_error_line(&cfg), config_error_text(&cfg)) < 0
+                               ? -ENOMEM
+                               : -EINVAL;
         if (config_lookup_string(&cfg, "sentinel.control_socket", &value) == CONFIG_TRUE)
                 s = strdup(value);
         else if (config_lookup_string(&cfg, "sentinel.name", &name) == CONFIG_TRUE) {

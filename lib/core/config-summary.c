@@ -134,6 +134,10 @@ void config_print_summary(const config *c, FILE *f) {
         fprintf(f, "  listen          %s\n",
                 s->listen.host ? hostport_format(&s->listen, buf, sizeof(buf)) : "none (no peers)");
         fprintf(f, "  control socket  %s\n", s->control_socket);
+        if (s->control_group)
+                fprintf(f, "  control group   %s (gid %u)\n", s->control_group, (unsigned) s->control_gid);
+        else
+                fprintf(f, "  control group   none (root and the daemon's user only)\n");
         fprintf(f, "  state dir       %s\n", s->state_dir);
         fprintf(f, "  http listen     %s\n",
                 s->http_listen.host ? hostport_format(&s->http_listen, buf, sizeof(buf)) : "off");

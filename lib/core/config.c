@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <grp.h>
 #include <libconfig.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "config-read.h"
 #include "config-internal.h"
 #include "macro.h"
 #include "strutil.h"
@@ -394,12 +396,60 @@ static int read_peer(loader *l, config_setting_t *g, void *element) {
                 r = loader_get_name(l, g, "zone", true, &p->zone);
         if (r >= 0)
                 r = loader_get_hostport(l, g, "address", true, 0, false, &p->address);
+        if (r >= 0 && p->address.family == AF_UNSPEC) {
+                /* The peer link dials without a resolver (a lookup would block the loop or need one of its
+                 * own, and DNS is the very thing a failover changes). */
+                config_setting_t *s = config_setting_get_member(g, "address");
+                return loader_fail(l, s, "%s \"%s\" must use an IP address, not a host name (peers are dialled "
+                        "by address, without DNS)", loader_where(l, s), p->address.host);
+        }
         return r < 0 ? r : 0;
 }
 
+/* The gid of group name: 1 and *ret when it exists, 0 when not, a negative errno when the lookup failed. */
+static int lookup_group(const char *name, gid_t *ret) {
+        _cleanup_free_ char *buf = NULL;
+        struct group grp, *found = NULL;
+        size_t size = 4096;
+        int r;
+
+        for (;;) {
+                free(buf);
+                buf = malloc(size);
+                if (!buf)
+                        return -ENOMEM;
+                r = getgrnam_r(name, &grp, buf, size, &found);
+                if (r != ERANGE || size >= 1024 * 1024)
+                        break;
+                size *= 2;
+        }
+        if (r != 0 && r != ENOENT && r != ESRCH)
+                return -r;
+        if (!found)
+                return 0;
+        *ret = found->gr_gid;
+        return 1;
+}
+
+static int read_control_group(loader *l, config_setting_t *g, sentinel_conf *s) {
+        int r = loader_get_string(l, g, "control_group", false, &s->control_group);
+
+        if (r <= 0)
+                return r;
+        r = lookup_group(s->control_group, &s->control_gid);
+        if (r < 0)
+                return loader_fail(l, config_setting_get_member(g, "control_group"),
+                        "sentinel.control_group \"%s\": cannot look the group up: %s", s->control_group,
+                        strerror(-r));
+        if (r == 0)
+                return loader_fail(l, config_setting_get_member(g, "control_group"),
+                        "sentinel.control_group \"%s\": no such group on this host", s->control_group);
+        return 0;
+}
+
 static int read_sentinel(loader *l, config_setting_t *root, sentinel_conf *s) {
-        static const char *const keys[] = {"name", "zone", "listen", "control_socket", "state_dir",
-                "http_listen", "peer_secret_file", "peers", NULL};
+        static const char *const keys[] = {"name", "zone", "listen", "control_socket", "control_group",
+                "state_dir", "http_listen", "peer_secret_file", "peers", NULL};
         config_setting_t *g = NULL;
         void *array = NULL;
         int r;
@@ -439,6 +489,9 @@ static int read_sentinel(loader *l, config_setting_t *root, sentinel_conf *s) {
                 return loader_fail(l, config_setting_get_member(g, "control_socket"),
                         "sentinel.control_socket \"%s\" names a directory; name the socket file",
                         s->control_socket);
+        r = read_control_group(l, g, s);
+        if (r < 0)
+                return r;
 
         r = loader_get_absolute_path(l, g, "state_dir", false, &s->state_dir);
         if (r == 0 && asprintf(&s->state_dir, CONFIG_DEFAULT_STATE_DIR_PARENT "/%s", s->name) < 0) {
@@ -554,35 +607,24 @@ int config_load(const char *path, config **ret, char **ret_error) {
         _cleanup_(config_freep) config *c = NULL;
         _cleanup_(config_tp) config_t lc;
         loader l = {.path = path};
-        struct stat st;
-        FILE *f;
+        _cleanup_free_ char *data = NULL;
         int r;
 
         config_init(&lc);
 
-        f = fopen(path, "re");
-        if (!f) {
-                r = -errno;
-                return set_error(ret_error, r, "%s: cannot read: %s", path, strerror(-r));
-        }
-        /* Anything readable goes (a pipe from --config <(...) too), but not a directory. */
-        r = fstat(fileno(f), &st) < 0 ? -errno : S_ISDIR(st.st_mode) ? -EISDIR : 0;
-        if (r < 0) {
-                fclose(f);
-                return set_error(ret_error, r, "%s: cannot read: %s", path, strerror(-r));
-        }
+        /* Read here, bounded, @include refused: libconfig's own reading of an @include can exit(2) or
+         * never end (config-read.h). */
+        r = config_read_text(path, &data, ret_error);
+        if (r < 0)
+                return r;
 
         l.dir = absolute_dirname(path);
-        if (!l.dir) {
-                fclose(f);
+        if (!l.dir)
                 return -ENOMEM;
-        }
-        config_set_include_dir(&lc, l.dir);
 
-        if (!config_read(&lc, f)) {
+        if (!config_read_string(&lc, data)) {
                 const char *text = config_error_text(&lc) ?: "cannot parse";
 
-                fclose(f);
                 r = set_error(ret_error, -EINVAL, "%s:%d: %s%s", config_error_file(&lc) ?: path,
                         config_error_line(&lc) > 0 ? config_error_line(&lc) : 1, text,
                         streq(text, "duplicate setting name") ? " (each key may appear once in a group)"
@@ -592,7 +634,6 @@ int config_load(const char *path, config **ret, char **ret_error) {
                 free(l.dir);
                 return r;
         }
-        fclose(f);
 
         c = calloc(1, sizeof(config));
         if (!c || !(c->path = strdup(path))) {
@@ -665,6 +706,7 @@ config *config_free(config *c) {
         free(c->sentinel.zone);
         hostport_done(&c->sentinel.listen);
         free(c->sentinel.control_socket);
+        free(c->sentinel.control_group);
         free(c->sentinel.state_dir);
         hostport_done(&c->sentinel.http_listen);
         secret_done(&c->sentinel.peer_secret);

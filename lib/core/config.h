@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "event.h"
 #include "hostport.h"
@@ -59,6 +60,8 @@ typedef struct sentinel_conf {
         char *zone;
         hostport listen;      /* IP literal; listen.host NULL when not set (only allowed without peers) */
         char *control_socket; /* absolute; default /run/mariadb-sentinel/NAME.sock */
+        char *control_group;  /* a group whose members may use the control socket; NULL: root only */
+        gid_t control_gid;    /* control_group's gid, looked up at load; 0 when no group */
         char *state_dir;      /* absolute; default /var/lib/mariadb-sentinel/NAME */
         hostport http_listen; /* IP literal; http_listen.host NULL when not set */
         secret peer_secret;   /* always set when there are peers; unset (data NULL) only without */

@@ -8,7 +8,7 @@
 #include "macro.h"
 
 /* The number of variables hook_event_build_env() can produce, without the NULL. */
-#define HOOK_ENV_MAX 13
+#define HOOK_ENV_MAX 14
 
 static void hook_json_putp(json_object **o) {
         json_object_put(*o);
@@ -198,6 +198,9 @@ static int hook_event_env(const hook_event *ev, hook_target target, char ***ret)
         if (target == HOOK_TARGET_EXEC_ENDPOINT &&
                 ((r = hook_env_add(env, &n, "SENTINEL_PRIMARY_HOST", ev->new_primary.host)) < 0 ||
                         (r = hook_env_add(env, &n, "SENTINEL_PRIMARY_PORT", port)) < 0))
+                return r;
+        if (ev->credentials_directory &&
+                (r = hook_env_add(env, &n, "CREDENTIALS_DIRECTORY", ev->credentials_directory)) < 0)
                 return r;
         if ((r = hook_env_add(env, &n, "PATH", HOOK_ENV_PATH)) < 0 ||
                 (r = hook_env_add(env, &n, "LANG", HOOK_ENV_LANG)) < 0)

@@ -53,6 +53,8 @@ typedef struct hook_event {
         const char *message;    /* one human sentence; NULL: empty */
         uint64_t realtime_usec; /* wall-clock time of the event (CLOCK_REALTIME µs), for "at" */
         json_object *details;   /* an object of anything else, added by reference; NULL: {} */
+        const char *credentials_directory; /* the daemon's $CREDENTIALS_DIRECTORY (systemd), passed on
+                                            * so a hook finds its own credentials; NULL: not set */
 } hook_event;
 
 /* The two things a process is started with. */

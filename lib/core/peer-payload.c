@@ -42,6 +42,7 @@ static const field opinion_cluster_fields[] = {
         F(peer_opinion_cluster, config_epoch, FIELD_U64, false),
         F(peer_opinion_cluster, pending, FIELD_BOOL, false),
         F(peer_opinion_cluster, confirms, FIELD_BOOL, false),
+        F(peer_opinion_cluster, self_fenced, FIELD_BOOL, false),
         {},
 };
 

@@ -4,7 +4,8 @@
  *   HELLO         {"zone":S, "epoch":U, "version":S}
  *   OPINION       {"ping":U, "pong":U|null,
  *                  "clusters":[{"name":S, "primary":S|null, "sdown":B, "last_ok_ms_ago":U|null,
- *                               "evidence":U, "config_epoch":U, "pending":B, "confirms":B}, ...]}
+ *                               "evidence":U, "config_epoch":U, "pending":B, "confirms":B,
+ *                               "self_fenced":B}, ...]}
  *   VOTE_REQUEST  {"cluster":S, "epoch":U, "primary":S, "kind":K}
  *   VOTE_REPLY    {"cluster":S, "epoch":U, "granted":B, "voted_for":S|null, "reason":T}
  *   CONFIG        {"cluster":S, "epoch":U, "primary":S}
@@ -65,6 +66,8 @@ typedef struct peer_opinion_cluster {
                                   * committed yet: not to be adopted (a crash may leave it so) */
         bool confirms;           /* the sender confirms primary in config_epoch: its own probes of it
                                   * succeed now and its current epoch is config_epoch (quorum.h) */
+        bool self_fenced;        /* the sender holds that primary read-only itself (self-fencing): its
+                                  * read_only is expected, not a mismatch to page */
 } peer_opinion_cluster;
 
 /* OPINION: the sender's view of every cluster it monitors. OPINIONs are sent to each peer on its own,

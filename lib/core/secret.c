@@ -1,3 +1,4 @@
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -5,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "macro.h"
@@ -48,6 +50,52 @@ static int error_reason(char **ret_error, int r, const char *format, ...) {
                 va_end(ap);
         }
         return r;
+}
+
+/* The kernel's POSIX ACL xattr (linux/posix_acl_xattr.h): a version, then little-endian entries. */
+#define ACL_XATTR_VERSION 2
+enum { ACL_TAG_USER = 0x02, ACL_TAG_GROUP_OBJ = 0x04, ACL_TAG_GROUP = 0x08, ACL_TAG_MASK = 0x10 };
+struct acl_xattr_entry {
+        uint16_t tag, perm;
+        uint32_t id;
+};
+
+/* Whether the group bits of a file's mode (an ACL's mask, when it has one) hide an ACL that lets no one
+ * but the owner and this process's user in. That is how systemd writes a credential on a file system
+ * with ACLs: mode 0400, owner root, and an entry for the service's user, which makes the mode 0440. */
+static bool secret_acl_private(int fd) {
+        uint8_t buf[4 + 32 * sizeof(struct acl_xattr_entry)];
+        uint32_t version;
+        uint16_t mask = 07;
+        ssize_t n;
+
+        n = fgetxattr(fd, "system.posix_acl_access", buf, sizeof(buf));
+        if (n < 4 || (n - 4) % sizeof(struct acl_xattr_entry) != 0)
+                return false; /* no ACL (the group bits are the group's), or more entries than we read */
+        memcpy(&version, buf, 4);
+        if (le32toh(version) != ACL_XATTR_VERSION)
+                return false;
+        for (size_t o = 4; o < (size_t) n; o += sizeof(struct acl_xattr_entry)) {
+                struct acl_xattr_entry e;
+
+                memcpy(&e, buf + o, sizeof(e));
+                if (le16toh(e.tag) == ACL_TAG_MASK)
+                        mask = le16toh(e.perm) & 07;
+        }
+        for (size_t o = 4; o < (size_t) n; o += sizeof(struct acl_xattr_entry)) {
+                struct acl_xattr_entry e;
+                uint16_t tag;
+
+                memcpy(&e, buf + o, sizeof(e));
+                tag = le16toh(e.tag);
+                if (!(le16toh(e.perm) & mask))
+                        continue;
+                if (tag == ACL_TAG_GROUP_OBJ || tag == ACL_TAG_GROUP)
+                        return false;
+                if (tag == ACL_TAG_USER && le32toh(e.id) != (uint32_t) geteuid())
+                        return false;
+        }
+        return true;
 }
 
 static void wipe_free(uint8_t *p, size_t n) {
@@ -96,7 +144,7 @@ int secret_read_file(const char *path, secret *ret, char **ret_error) {
                 return error_reason(ret_error, -EISDIR, "secret file %s is a directory, not a file", path);
         if (!S_ISREG(st.st_mode))
                 return error_reason(ret_error, -EBADFD, "secret file %s is not a regular file", path);
-        if (st.st_mode & 0077)
+        if ((st.st_mode & 0007) || ((st.st_mode & 0070) && !secret_acl_private(fd)))
                 return error_reason(ret_error, -EPERM,
                         "secret file %s is accessible by group or others (mode %04o); run chmod 0600 %s",
                         path, (unsigned) (st.st_mode & 07777), path);

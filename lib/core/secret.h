@@ -21,7 +21,9 @@ typedef struct secret {
 int secret_resolve(const char *name, const char *base_dir, char **ret);
 
 /* Reads a secret file. The file must be a regular file (symlinks are followed: the target counts)
- * that neither group nor others may access (mode & 0077 == 0), at most SECRET_SIZE_MAX bytes, and
+ * that neither group nor others may access (mode & 0077 == 0; or group bits that are only the mask of
+ * an ACL granting no one but the owner and this process's user, as systemd writes credentials on
+ * tmpfs), at most SECRET_SIZE_MAX bytes, and
  * not empty once one trailing "\n" or "\r\n" is stripped. On success fills *ret (release with
  * secret_done()). On failure returns a negative errno (-ENOENT, -EACCES, ... from open(2); -EISDIR,
  * -EBADFD not a regular file; -EPERM too open; -EFBIG too large or growing; -ENODATA empty) and,

@@ -18,6 +18,8 @@
 #define ACCEPT_PAUSE_USEC (100 * 1000ULL) /* after accept() failed for want of fds or memory */
 #define READ_CHUNK        (16 * 1024)
 #define RATE_TABLE_SIZE   64            /* peer uids remembered by the rate limiter */
+#define REPORT_TABLE_SIZE 64            /* peer uids remembered by the report throttle */
+#define REPORT_NO_PEER    ((uid_t) -1)  /* the report throttle's key for events without a peer */
 #define LOCK_TRIES        200           /* 10 ms apart */
 #define TIMER_ACCURACY    USEC_PER_MSEC /* sd-event would allow 250 ms of slack */
 
@@ -51,6 +53,15 @@ typedef struct rate_bucket {
         uint64_t last_usec;
 } rate_bucket;
 
+/* When the event callback may next hear of each event from one peer uid, and what it missed. */
+typedef struct report_slot {
+        bool used;
+        uid_t uid;
+        uint64_t last_usec; /* last event, to evict the stalest slot */
+        uint64_t next_usec[_CONTROL_SERVER_EVENT_MAX];
+        unsigned suppressed[_CONTROL_SERVER_EVENT_MAX];
+} report_slot;
+
 struct control_server {
         sd_event *event;
         char *path;
@@ -58,7 +69,8 @@ struct control_server {
         ino_t ino;
         int fd;
         sd_event_source *listen_source, *pause_source;
-        control_server_options opts;
+        control_server_options opts; /* opts.group_name points to group_name */
+        char *group_name;
         uid_t euid;
         control_handler_t handler;
         void *userdata;
@@ -67,6 +79,7 @@ struct control_server {
         control_client *clients;
         unsigned n_clients;
         rate_bucket buckets[RATE_TABLE_SIZE];
+        report_slot reports[REPORT_TABLE_SIZE];
         control_server_stats stats;
 };
 
@@ -88,19 +101,49 @@ const char *control_server_event_to_string(control_server_event ev) {
         return event_table[ev];
 }
 
-static void server_event(control_server *s, control_server_event ev, const struct ucred *peer) {
-        if (!s || ev < 0 || ev >= _CONTROL_SERVER_EVENT_MAX)
-                return;
-        s->stats.events[ev]++;
-        if (s->event_cb)
-                s->event_cb(s, ev, peer, s->event_userdata);
-}
-
 static uint64_t now_usec(control_server *s) {
         uint64_t t = 0;
 
         (void) sd_event_now(s->event, CLOCK_MONOTONIC, &t);
         return t;
+}
+
+/* Counts ev and tells the callback, at most once per report interval per event and peer uid. */
+static void server_event(control_server *s, control_server_event ev, const struct ucred *peer) {
+        uid_t uid = peer ? peer->uid : REPORT_NO_PEER;
+        report_slot *slot = NULL, *stalest;
+        uint64_t now;
+        unsigned n;
+
+        if (!s || ev < 0 || ev >= _CONTROL_SERVER_EVENT_MAX)
+                return;
+        s->stats.events[ev]++;
+        if (!s->event_cb)
+                return;
+
+        stalest = &s->reports[0];
+
+        for (size_t i = 0; i < REPORT_TABLE_SIZE && !slot; i++) {
+                report_slot *x = &s->reports[i];
+                if (x->used && x->uid == uid)
+                        slot = x;
+                else if (!x->used || (stalest->used && x->last_usec < stalest->last_usec))
+                        stalest = x;
+        }
+        if (!slot) {
+                slot = stalest;
+                *slot = (report_slot){.used = true, .uid = uid};
+        }
+        now = now_usec(s);
+        slot->last_usec = now;
+        if (now < slot->next_usec[ev]) {
+                slot->suppressed[ev]++;
+                return;
+        }
+        n = slot->suppressed[ev];
+        slot->suppressed[ev] = 0;
+        slot->next_usec[ev] = now + s->opts.report_interval_usec;
+        s->event_cb(s, ev, peer, n, s->event_userdata);
 }
 
 /* Best effort, for a connection closed right after: one non-blocking send of an error line. */
@@ -482,20 +525,45 @@ static bool rate_take(control_server *s, uid_t uid) {
         return true;
 }
 
+/* "permission denied: uid U is not root or in group G", naming the daemon's uid too when not root. */
+static void denied_message(control_server *s, uid_t uid, char *buf, size_t size) {
+        char group[32], self[32] = "";
+
+        if (s->euid != 0)
+                (void) snprintf(self, sizeof(self), ", uid %u", (unsigned) s->euid);
+        if (!s->opts.has_group) {
+                (void) snprintf(buf, size,
+                        "permission denied: uid %u is not root%s (no control group is configured)",
+                        (unsigned) uid, self);
+                return;
+        }
+        if (!s->opts.group_name)
+                (void) snprintf(group, sizeof(group), "%u", (unsigned) s->opts.group);
+        (void) snprintf(buf, size, "permission denied: uid %u is not root%s or in group %.64s",
+                (unsigned) uid, self, s->opts.group_name ?: group);
+}
+
+/* How many open connections peer uid has. */
+static unsigned clients_of(control_server *s, uid_t uid) {
+        unsigned n = 0;
+
+        for (control_client *c = s->clients; c; c = c->next)
+                n += c->peer.uid == uid;
+        return n;
+}
+
 static void server_accept_one(control_server *s, int fd) {
         struct ucred peer = {};
         socklen_t len = sizeof(peer);
         control_client *c;
-        char m[128];
+        char m[256];
 
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &len) < 0) {
                 close(fd);
                 return;
         }
         if (!peer_admitted(s, fd, &peer)) {
-                (void) snprintf(m, sizeof(m),
-                        "uid %u may not use this socket (root, uid %u or the socket's group only)",
-                        (unsigned) peer.uid, (unsigned) s->euid);
+                denied_message(s, peer.uid, m, sizeof(m));
                 send_error(fd, CONTROL_ERROR_PERMISSION_DENIED, m);
                 close(fd);
                 server_event(s, CONTROL_SERVER_EVENT_DENIED, &peer);
@@ -509,9 +577,18 @@ static void server_accept_one(control_server *s, int fd) {
                 server_event(s, CONTROL_SERVER_EVENT_BUSY, &peer);
                 return;
         }
+        if (clients_of(s, peer.uid) >= s->opts.max_clients_per_uid) {
+                (void) snprintf(m, sizeof(m), "too many control connections from uid %u (%u); try again",
+                        (unsigned) peer.uid, s->opts.max_clients_per_uid);
+                send_error(fd, CONTROL_ERROR_BUSY, m);
+                close(fd);
+                server_event(s, CONTROL_SERVER_EVENT_BUSY, &peer);
+                return;
+        }
         if (!rate_take(s, peer.uid)) {
-                (void) snprintf(m, sizeof(m), "too many requests from uid %u; try again in a second",
-                        (unsigned) peer.uid);
+                (void) snprintf(m, sizeof(m),
+                        "rate limited: uid %u made more than %u requests a second; try again in a second",
+                        (unsigned) peer.uid, s->opts.rate_per_sec);
                 send_error(fd, CONTROL_ERROR_BUSY, m);
                 close(fd);
                 server_event(s, CONTROL_SERVER_EVENT_RATE_LIMITED, &peer);
@@ -624,7 +701,9 @@ static int remove_stale(const struct sockaddr_un *sa) {
 
 static int server_listen(control_server *s) {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        _cleanup_close_ int lock_fd = -1, fd = -1;
+        _cleanup_close_ int lock_fd = -1, fd = -1, path_fd = -1;
+        mode_t mode = s->opts.has_group ? CONTROL_SOCKET_MODE_GROUP : CONTROL_SOCKET_MODE_PRIVATE, old_umask;
+        char proc[64];
         struct stat st;
         int r;
 
@@ -642,21 +721,53 @@ static int server_listen(control_server *s) {
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return -errno;
-        if (bind(fd, (const struct sockaddr *) &sa, sizeof(sa)) < 0)
-                return -errno;
-        /* The file's mode came from the umask. Nobody can connect before listen() (ECONNREFUSED),
-         * so setting mode and group between bind() and listen() leaves no window. */
-        if (lstat(s->path, &st) < 0 || chmod(s->path, CONTROL_SOCKET_MODE) < 0 ||
-                (s->opts.has_group && lchown(s->path, (uid_t) -1, s->opts.group) < 0) ||
-                listen(fd, LISTEN_BACKLOG) < 0) {
-                r = -errno;
-                (void) unlink(s->path);
+        /* bind() creates the file with the umask applied: the process's, so set for the call only (the
+         * daemon binds once, at start, before it starts threads; none of them creates files anyway). */
+        old_umask = umask(~mode & 0777);
+        r = bind(fd, (const struct sockaddr *) &sa, sizeof(sa)) < 0 ? -errno : 0;
+        (void) umask(old_umask);
+        if (r < 0)
                 return r;
+
+        /* Nobody can connect before listen() (ECONNREFUSED), so fixing the group and the mode between
+         * bind() and listen() leaves no window. Both go through an O_PATH fd of the file we bound, never
+         * the path again, so that a symlink put in its place is not followed as root. */
+        path_fd = open(s->path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (path_fd < 0 || fstat(path_fd, &st) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        if (!S_ISSOCK(st.st_mode))
+                return -EEXIST; /* not what we bound: someone else's to remove */
+        if (s->opts.has_group && st.st_gid != s->opts.group &&
+                fchownat(path_fd, "", (uid_t) -1, s->opts.group, AT_EMPTY_PATH) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        /* A default ACL on the directory overrides the umask: set the mode explicitly then. */
+        if ((st.st_mode & 07777) != mode) {
+                (void) snprintf(proc, sizeof(proc), "/proc/self/fd/%d", path_fd);
+                if (chmod(proc, mode) < 0 || fstat(path_fd, &st) < 0) {
+                        r = -errno;
+                        goto fail;
+                }
+                if ((st.st_mode & 07777) != mode) {
+                        r = -EPERM;
+                        goto fail;
+                }
+        }
+        if (listen(fd, LISTEN_BACKLOG) < 0) {
+                r = -errno;
+                goto fail;
         }
         s->dev = st.st_dev;
         s->ino = st.st_ino;
         s->fd = TAKE_FD(fd);
         return 0;
+
+fail:
+        (void) unlink(s->path);
+        return r;
 }
 
 int control_server_new(sd_event *e, const char *path, const control_server_options *opts,
@@ -677,14 +788,22 @@ int control_server_new(sd_event *e, const char *path, const control_server_optio
         if (opts)
                 s->opts = *opts;
         s->opts.max_clients = s->opts.max_clients ?: CONTROL_MAX_CLIENTS_DEFAULT;
+        s->opts.max_clients_per_uid = s->opts.max_clients_per_uid ?: CONTROL_MAX_CLIENTS_PER_UID_DEFAULT;
         s->opts.request_timeout_usec = s->opts.request_timeout_usec ?: CONTROL_REQUEST_TIMEOUT_USEC_DEFAULT;
         s->opts.reply_timeout_usec = s->opts.reply_timeout_usec ?: CONTROL_REPLY_TIMEOUT_USEC_DEFAULT;
         s->opts.write_timeout_usec = s->opts.write_timeout_usec ?: CONTROL_WRITE_TIMEOUT_USEC_DEFAULT;
         s->opts.rate_burst = s->opts.rate_burst ?: CONTROL_RATE_BURST_DEFAULT;
         s->opts.rate_per_sec = s->opts.rate_per_sec ?: CONTROL_RATE_PER_SEC_DEFAULT;
+        s->opts.report_interval_usec = s->opts.report_interval_usec ?: CONTROL_REPORT_INTERVAL_USEC_DEFAULT;
         s->path = strdup(path);
         if (!s->path)
                 return -ENOMEM;
+        if (s->opts.has_group && s->opts.group_name) {
+                s->group_name = strdup(s->opts.group_name);
+                if (!s->group_name)
+                        return -ENOMEM;
+        }
+        s->opts.group_name = s->group_name;
 
         r = server_listen(s);
         if (r < 0)
@@ -720,6 +839,7 @@ control_server *control_server_free(control_server *s) {
                 close(s->fd);
         }
         free(s->path);
+        free(s->group_name);
         sd_event_unref(s->event);
         free(s);
         return NULL;

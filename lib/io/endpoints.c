@@ -11,6 +11,7 @@
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -363,6 +364,7 @@ static void job_start_exec(endpoint_job *j, const endpoints_params *p) {
                 .sentinel_name = p->sentinel_name,
                 .sentinel_zone = p->sentinel_zone,
                 .message = p->message,
+                .credentials_directory = getenv("CREDENTIALS_DIRECTORY"),
         };
         int r;
 

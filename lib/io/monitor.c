@@ -299,6 +299,8 @@ static void on_probe(probe *p, const server_status *status, void *userdata) {
                 m->topology->servers[s->index].primary_io_connected)
                 monitor_keep_last_good(s); /* its IO thread read from the primary: taken while it lived */
         monitor_sdown_changed(m, s->index, t);
+        if (m->cb.on_probe)
+                m->cb.on_probe(m, s->index, &s->status, m->userdata);
         if (m->cb.on_update)
                 m->cb.on_update(m, m->userdata);
 }

@@ -37,6 +37,9 @@ typedef struct monitor_callbacks {
         void (*on_event)(monitor *m, const monitor_event *ev, void *userdata);
         /* A probe result was taken in and the topology rebuilt. May be NULL. */
         void (*on_update)(monitor *m, void *userdata);
+        /* Server server's probe result, just taken in (before on_update; valid during the call). May be
+         * NULL. */
+        void (*on_probe)(monitor *m, size_t server, const server_status *status, void *userdata);
 } monitor_callbacks;
 
 /* A monitor for conf (which must outlive it, or be replaced with monitor_reconfigure()) on event loop

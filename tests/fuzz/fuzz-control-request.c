@@ -4,7 +4,7 @@
  *   clang -std=gnu11 -D_GNU_SOURCE -g -fsanitize=fuzzer,address,undefined -Ilib/core \
  *     tests/fuzz/fuzz-control-request.c lib/core/control-proto.c $(pkg-config --cflags --libs json-c) \
  *     -o fuzz-control-request
- *   ./fuzz-control-request -max_total_time=30 NEW_CORPUS_DIR tests/fuzz/corpus/control-request
+ *   ./fuzz-control-request -max_total_time=30 NEW_CORPUS_DIR tests/fuzz/corpus-control-request
  *
  * Invariants checked beyond "no crash, no leak": an error always carries a known code and a
  * one-line printable message; a request that parses formats back to a line that parses to the

@@ -79,7 +79,8 @@ static void payload_round_trip(peer_msg_type t, json_object *p) {
                                 check(same_str(x->name, y->name) && same_str(x->primary, y->primary));
                                 check(x->sdown == y->sdown && x->last_ok_ms_ago == y->last_ok_ms_ago);
                                 check(x->evidence == y->evidence && x->config_epoch == y->config_epoch);
-                                check(x->pending == y->pending && x->confirms == y->confirms);
+                                check(x->pending == y->pending && x->confirms == y->confirms &&
+                                        x->self_fenced == y->self_fenced);
                                 check(peer_opinion_find(&a, x->name) == x);
                         }
                         peer_opinion_done(&b);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -150,7 +151,8 @@ static const broken_case broken_cases[] = {
         BAD(PX(" peers = \"az-b\";\n"), 5, "sentinel.peers must be a list"),
         BAD(VX(" servers = { name = \"db-a\"; };\n"), 12, "servers must be a list"),
         BAD(VX(" servers = ( \"db-a\", \"db-b\" );\n"), 12, "servers[0] must be a group"),
-        BAD("@include \"other.conf\"\n" GOOD, 1, "@include is not supported", .file = "other.conf", .content = "x = 1;\n", .error_in_file = true),
+        BAD("@include \"other.conf\"\n" GOOD, 1, "@include is not supported", .file = "other.conf", .content = "x = 1;\n"),
+        BAD("  @include \"/\"\n" GOOD, 1, "@include is not supported"), /* libconfig itself would exit(2) */
         /* types and ranges */
         BAD(CX(" probe = { interval_ms = \"1000\"; };\n"), 14, "must be an integer, not a string (write the number without quotes)"),
         BAD(CX(" probe = { down_after_ms = 5.5; };\n"), 14, "must be an integer, not a floating-point number"),
@@ -169,6 +171,7 @@ static const broken_case broken_cases[] = {
         BAD(CX(" probe = { interval_ms = 2000; down_after_ms = 1500; };\n"), 14, "down_after_ms (1500) is shorter than probe.interval_ms"),
         /* sentinel and peers */
         BAD(PX(" peers = ( { name = \"az-b\"; zone = \"z2\"; address = \"10.0.0.2:26400\"; },\n { name = \"az-b\"; zone = \"z3\"; address = \"10.0.0.3:26400\"; } );\n"), 6, "peer name \"az-b\" is used twice (first on line 5)"),
+        BAD(PX(" peers = ( { name = \"az-b\"; zone = \"z2\"; address = \"sentinel-b.example:26400\"; } );\n"), 5, "must use an IP address, not a host name (peers are dialled by address, without DNS)"),
         BAD(PX(" peers = ( { name = \"az-b\"; zone = \"z2\"; address = \"10.0.0.2:26400\"; },\n { name = \"az-a\"; zone = \"z3\"; address = \"10.0.0.3:26400\"; } );\n"), 6, "peer \"az-a\" has this sentinel's own name"),
         BAD(PX(" peers = ( { name = \"az-b\"; zone = \"z2\"; address = \"10.0.0.2:26400\"; },\n { name = \"az-c\"; zone = \"z3\"; address = \"10.0.0.2:26400\"; } );\n"), 6, "peers \"az-b\" and \"az-c\" have the same address 10.0.0.2:26400"),
         BAD(PX(" peers = ( { name = \"az-b\"; zone = \"z2\"; address = \"10.0.0.1:26400\"; } );\n"), 5, "has this sentinel's own listen address"),
@@ -579,6 +582,77 @@ START_TEST(test_secret_files) {
 }
 END_TEST
 
+/* One POSIX ACL entry; set_acl() writes them as the kernel stores them (version 2, then tag, perm, id,
+ * little-endian like the hosts we run on). */
+typedef struct acl_entry {
+        uint16_t tag, perm;
+        uint32_t id;
+} acl_entry;
+
+/* 0 on success, -errno (-EOPNOTSUPP: the file system has no ACLs). */
+static int set_acl(const char *name, const acl_entry *entries, size_t n) {
+        uint8_t buf[4 + 16 * sizeof(acl_entry)];
+        uint32_t version = 2;
+
+        ck_assert_uint_le(n, 16);
+        memcpy(buf, &version, 4);
+        for (size_t i = 0; i < n; i++)
+                memcpy(buf + 4 + sizeof(acl_entry) * i, &entries[i], sizeof(acl_entry));
+        return setxattr(tmp_path(name), "system.posix_acl_access", buf, 4 + sizeof(acl_entry) * n, 0) < 0
+                       ? -errno
+                       : 0;
+}
+
+START_TEST(test_secret_acl) {
+        enum { UO = 0x01, U = 0x02, GO = 0x04, G = 0x08, M = 0x10, O = 0x20 };
+        const uint32_t any = UINT32_MAX, me = geteuid(), other = me == 65534 ? 65533 : 65534;
+        /* systemd's credential on tmpfs: 0400 root, plus read for the service's user (mode 0440) */
+        const acl_entry systemd_way[] = {{UO, 4, any}, {U, 4, me}, {GO, 0, any}, {M, 4, any}, {O, 0, any}};
+        const acl_entry another_user[] = {
+                {UO, 4, any}, {U, 4, other}, {GO, 0, any}, {M, 4, any}, {O, 0, any}};
+        const acl_entry group_reads[] = {{UO, 4, any}, {U, 4, me}, {GO, 4, any}, {M, 4, any}, {O, 0, any}};
+        const acl_entry a_group[] = {
+                {UO, 4, any}, {U, 4, me}, {GO, 0, any}, {G, 4, 0}, {M, 4, any}, {O, 0, any}};
+        const acl_entry masked_out[] = {{UO, 4, any}, {U, 4, other}, {GO, 4, any}, {M, 0, any}, {O, 0, any}};
+        _cleanup_free_ char *err = NULL;
+        struct stat st;
+        secret s = {};
+        int r;
+
+        write_file("acl", "x\n", 0400);
+        r = set_acl("acl", systemd_way, ELEMENTSOF(systemd_way));
+        if (r == -EOPNOTSUPP) {
+                printf("test_secret_acl: no ACLs on %s, not checked\n", tmpdir);
+                return;
+        }
+        ck_assert_int_eq(r, 0);
+        ck_assert_int_eq(stat(tmp_path("acl"), &st), 0);
+        ck_assert_uint_eq(st.st_mode & 07777, 0440); /* the mask shows as the group's bits */
+        ck_assert_int_eq(secret_read_file(tmp_path("acl"), &s, NULL), 0);
+        ck_assert_str_eq((const char *) s.data, "x");
+        secret_done(&s);
+
+        /* Anyone else in the ACL who can read: refused, as a group-readable mode is. */
+        ck_assert_int_eq(set_acl("acl", another_user, ELEMENTSOF(another_user)), 0);
+        ck_assert_int_eq(secret_read_file(tmp_path("acl"), &s, &err), -EPERM);
+        ck_assert_ptr_nonnull(strstr(err, "accessible by group or others (mode 0440)"));
+        ck_assert_int_eq(set_acl("acl", group_reads, ELEMENTSOF(group_reads)), 0);
+        ck_assert_int_eq(secret_read_file(tmp_path("acl"), &s, NULL), -EPERM);
+        ck_assert_int_eq(set_acl("acl", a_group, ELEMENTSOF(a_group)), 0);
+        ck_assert_int_eq(secret_read_file(tmp_path("acl"), &s, NULL), -EPERM);
+        /* others: never, whatever the ACL */
+        ck_assert_int_eq(set_acl("acl", systemd_way, ELEMENTSOF(systemd_way)), 0);
+        ck_assert_int_eq(chmod(tmp_path("acl"), 0444), 0);
+        ck_assert_int_eq(secret_read_file(tmp_path("acl"), &s, NULL), -EPERM);
+        /* a mask of nothing: the mode is 0400 and the entries grant nothing */
+        ck_assert_int_eq(set_acl("acl", masked_out, ELEMENTSOF(masked_out)), 0);
+        ck_assert_int_eq(stat(tmp_path("acl"), &st), 0);
+        ck_assert_uint_eq(st.st_mode & 07777, 0400);
+        ck_assert_int_eq(secret_read_file(tmp_path("acl"), &s, NULL), 0);
+        secret_done(&s);
+}
+END_TEST
+
 START_TEST(test_missing_main_file) {
         _cleanup_free_ char *err = NULL, *want = NULL;
         config *c = NULL;
@@ -804,6 +878,7 @@ static Suite *config_suite(void) {
         tcase_add_test(tc, test_credentials_precedence);
         tcase_add_test(tc, test_secret_newlines);
         tcase_add_test(tc, test_secret_files);
+        tcase_add_test(tc, test_secret_acl);
         tcase_add_test(tc, test_missing_main_file);
         tcase_add_test(tc, test_tsig);
         tcase_add_test(tc, test_hostport);

@@ -32,7 +32,11 @@ typedef struct test_ctx {
         sd_event_source *later;
         size_t big; /* size of the history reply */
         unsigned handled, gone;
-        int late_reply_r; /* what answering a gone client returned */
+        int late_reply_r;                        /* what answering a gone client returned */
+        char child_message[CONTROL_MESSAGE_MAX]; /* the last forked client's error message, or "" */
+        unsigned n_reports;                      /* event callback calls */
+        unsigned reported[_CONTROL_SERVER_EVENT_MAX], suppressed[_CONTROL_SERVER_EVENT_MAX];
+        uid_t reported_uid;
 } test_ctx;
 
 static test_ctx t;
@@ -243,8 +247,9 @@ typedef struct child_spec {
         size_t raw_len;
 } child_spec;
 
-/* Exit codes: 0 an ok reply, 10 + code an error reply, 100 + errno a failed open, 200 a failed call. */
-static int child_main(const child_spec *spec) {
+/* Exit codes: 0 an ok reply, 10 + code an error reply (its message written to message_fd), 100 + errno
+ * a failed open, 200 a failed call. */
+static int child_main(const child_spec *spec, int message_fd) {
         _cleanup_(control_conn_closep) control_conn *c = NULL;
         _cleanup_(control_reply_freep) control_reply *reply = NULL;
         int r;
@@ -261,18 +266,26 @@ static int child_main(const child_spec *spec) {
                 r = control_conn_call(c, spec->command, spec->cluster, NULL, 5 * USEC_PER_SEC, &reply);
         if (r < 0)
                 return 200;
+        if (!reply->ok)
+                (void) write(message_fd, reply->error_message, strlen(reply->error_message));
         return reply->ok ? 0 : 10 + (reply->error < 0 ? 80 : reply->error);
 }
 
 /* Runs spec in a child while the loop serves it; returns the child's exit code. */
 static int run_child(const child_spec *spec) {
         uint64_t end = now_usec() + 10 * USEC_PER_SEC;
-        int status;
-        pid_t pid = fork();
+        int status, p[2];
+        ssize_t n;
+        pid_t pid;
 
+        ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+        pid = fork();
         ck_assert_int_ge(pid, 0);
-        if (pid == 0)
-                _exit(child_main(spec));
+        if (pid == 0) {
+                close(p[0]);
+                _exit(child_main(spec, p[1]));
+        }
+        close(p[1]);
         for (;;) {
                 pid_t w = waitpid(pid, &status, WNOHANG);
                 ck_assert_int_ge(w, 0);
@@ -285,6 +298,9 @@ static int run_child(const child_spec *spec) {
                 }
                 ck_assert_int_ge(sd_event_run(t.event, 5 * MSEC), 0);
         }
+        n = read(p[0], t.child_message, sizeof(t.child_message) - 1);
+        t.child_message[n > 0 ? n : 0] = 0;
+        close(p[0]);
         ck_assert(WIFEXITED(status));
         return WEXITSTATUS(status);
 }
@@ -604,7 +620,8 @@ START_TEST(test_busy_and_rate_limited) {
                         reply = expect_error(raw_reply(c, USEC_PER_SEC), CONTROL_ERROR_BUSY);
                 close(c);
         }
-        ck_assert_ptr_nonnull(strstr(reply->error_message, "too many requests"));
+        ck_assert_msg(strstr(reply->error_message, "rate limited: uid ") == reply->error_message, "%s",
+                reply->error_message);
         control_server_get_stats(t.server, &st);
         ck_assert_uint_eq(st.events[CONTROL_SERVER_EVENT_BUSY], 1);
         ck_assert_uint_eq(st.events[CONTROL_SERVER_EVENT_RATE_LIMITED], 1);
@@ -689,60 +706,90 @@ static unsigned n_fds(void) {
 
 START_TEST(test_mode) {
         static const mode_t umasks[] = {0, 022, 077, 0777};
-        control_server_options opts = {};
         unsigned fds = 0;
         struct stat st;
 
-        if (geteuid() == 0)
-                opts = (control_server_options){.has_group = true, .group = 65533};
-        for (size_t i = 0; i < ELEMENTSOF(umasks); i++) {
-                mode_t old = umask(umasks[i]);
+        /* 0600 without a group: only the owner passes the kernel's check; 0660 and the group with one
+         * (root can give the socket any group; anyone else, its own). */
+        for (int with_group = 0; with_group < 2; with_group++) {
+                control_server_options opts = {};
+                mode_t want = with_group ? CONTROL_SOCKET_MODE_GROUP : CONTROL_SOCKET_MODE_PRIVATE;
 
-                start_server(&opts);
-                umask(old);
-                ck_assert_int_eq(lstat(sock_path, &st), 0);
-                ck_assert(S_ISSOCK(st.st_mode));
-                ck_assert_msg((st.st_mode & 07777) == 0660, "umask %03o: mode %04o", umasks[i],
-                        st.st_mode & 07777);
-                ck_assert_uint_eq(st.st_uid, geteuid());
-                if (opts.has_group)
-                        ck_assert_uint_eq(st.st_gid, 65533);
-                close(raw_connect()); /* a client that goes away, to see its fd closed too */
-                run_for(10 * MSEC);
-                t.server = control_server_free(t.server);
-                if (i == 0)
-                        fds = n_fds();
-                ck_assert_uint_eq(n_fds(), fds);
+                if (with_group)
+                        opts = (control_server_options){
+                                .has_group = true, .group = geteuid() == 0 ? 65533 : getegid()};
+                for (size_t i = 0; i < ELEMENTSOF(umasks); i++) {
+                        mode_t old = umask(umasks[i]);
+
+                        start_server(&opts);
+                        ck_assert_uint_eq(umask(old), umasks[i]); /* the caller's umask is left alone */
+                        ck_assert_int_eq(lstat(sock_path, &st), 0);
+                        ck_assert(S_ISSOCK(st.st_mode));
+                        ck_assert_msg((st.st_mode & 07777) == want, "umask %03o: mode %04o, not %04o",
+                                umasks[i], st.st_mode & 07777, want);
+                        ck_assert_uint_eq(st.st_uid, geteuid());
+                        if (opts.has_group)
+                                ck_assert_uint_eq(st.st_gid, opts.group);
+                        close(raw_connect()); /* a client that goes away, to see its fd closed too */
+                        run_for(10 * MSEC);
+                        t.server = control_server_free(t.server);
+                        if (with_group == 0 && i == 0)
+                                fds = n_fds();
+                        ck_assert_uint_eq(n_fds(), fds);
+                }
         }
 }
 END_TEST
 
+static void on_event(control_server *s, control_server_event ev, const struct ucred *peer,
+        unsigned n_suppressed, void *userdata) {
+        ck_assert_int_ge(ev, 0);
+        ck_assert_int_lt(ev, _CONTROL_SERVER_EVENT_MAX);
+        t.n_reports++;
+        t.reported[ev]++;
+        t.suppressed[ev] += n_suppressed;
+        if (peer)
+                t.reported_uid = peer->uid;
+}
+
+/* Lets other users reach the socket's directory (the socket's own mode still applies). */
+static void open_dirs(void) {
+        ck_assert_int_eq(chmod(root, 0711), 0);
+        ck_assert_int_eq(chmod(tmpdir, 0711), 0);
+}
+
 START_TEST(test_peer_credentials) {
-        control_server_options opts = {.has_group = true, .group = 65533};
+        control_server_options opts = {.has_group = true, .group = 65533, .group_name = "ctl-test"};
         control_server_stats st;
-        child_spec spec = client_as(CONTROL_COMMAND_PING, NULL);
+        child_spec spec;
 
         if (geteuid() != 0) {
                 fprintf(stderr,
                         "test_peer_credentials: skipped, needs root to run clients as other users\n");
                 return;
         }
-        /* Let other users reach the socket's directory. */
-        ck_assert_int_eq(chmod(root, 0711), 0);
-        ck_assert_int_eq(chmod(tmpdir, 0711), 0);
+        open_dirs();
 
-        /* No group configured: the file's group (root, rw) lets uid 65534 gid 0 connect, the
-         * SO_PEERCRED check does not. */
+        /* No group: the socket is root's and 0600, so uid 65534 cannot even connect... */
         start_server(NULL);
+        control_server_set_event_callback(t.server, on_event, NULL);
         spec = (child_spec){.uid = 65534, .gid = 0, .command = CONTROL_COMMAND_PING};
+        ck_assert_int_eq(run_child(&spec), 100 + EACCES);
+        /* ...and when the mode was loosened by mistake, SO_PEERCRED still refuses it, with one line. */
+        ck_assert_int_eq(chmod(sock_path, 0666), 0);
         ck_assert_int_eq(run_child(&spec), 10 + CONTROL_ERROR_PERMISSION_DENIED);
+        ck_assert_str_eq(t.child_message,
+                "permission denied: uid 65534 is not root (no control group is configured)");
         control_server_get_stats(t.server, &st);
         ck_assert_uint_eq(st.events[CONTROL_SERVER_EVENT_DENIED], 1);
         ck_assert_uint_eq(st.accepted, 0);
+        ck_assert_uint_eq(t.reported[CONTROL_SERVER_EVENT_DENIED], 1);
+        ck_assert_uint_eq(t.reported_uid, 65534);
         t.server = control_server_free(t.server);
 
         /* Group 65533: by primary gid, by supplementary group; anyone else cannot even connect. */
         start_server(&opts);
+        control_server_set_event_callback(t.server, on_event, NULL);
         spec = (child_spec){.uid = 65534, .gid = 65533, .command = CONTROL_COMMAND_PING};
         ck_assert_int_eq(run_child(&spec), 0);
         spec = (child_spec){.uid = 65534,
@@ -758,12 +805,151 @@ START_TEST(test_peer_credentials) {
                 .command = CONTROL_COMMAND_PING};
         ck_assert_int_eq(run_child(&spec), 100 + EACCES);
 
-        /* The mode check alone would admit this one: the socket made world-writable by mistake. */
+        /* The mode check alone would admit this one: the socket made world-writable by mistake. A burst
+         * of them is counted in full and reported once. */
         ck_assert_int_eq(chmod(sock_path, 0666), 0);
-        ck_assert_int_eq(run_child(&spec), 10 + CONTROL_ERROR_PERMISSION_DENIED);
+        for (int i = 0; i < 5; i++) {
+                ck_assert_int_eq(run_child(&spec), 10 + CONTROL_ERROR_PERMISSION_DENIED);
+                ck_assert_str_eq(
+                        t.child_message, "permission denied: uid 65534 is not root or in group ctl-test");
+        }
         control_server_get_stats(t.server, &st);
-        ck_assert_uint_eq(st.events[CONTROL_SERVER_EVENT_DENIED], 1);
+        ck_assert_uint_eq(st.events[CONTROL_SERVER_EVENT_DENIED], 5);
         ck_assert_uint_eq(st.replied, 2);
+        ck_assert_uint_eq(t.reported[CONTROL_SERVER_EVENT_DENIED], 2); /* one per server */
+        ck_assert_uint_eq(t.suppressed[CONTROL_SERVER_EVENT_DENIED], 0);
+}
+END_TEST
+
+START_TEST(test_reports_throttled) {
+        control_server_options opts = {.report_interval_usec = 300 * MSEC};
+        control_server_stats st;
+        int fd;
+
+        start_server(&opts);
+        control_server_set_event_callback(t.server, on_event, NULL);
+        for (int i = 0; i < 4; i++) {
+                if (i == 3)
+                        run_for(350 * MSEC);
+                fd = raw_connect();
+                raw_send_str(fd, "not json\n");
+                control_reply_free(expect_error(raw_reply(fd, USEC_PER_SEC), CONTROL_ERROR_BAD_REQUEST));
+                close(fd);
+        }
+        /* Another event of the same uid has its own interval. */
+        close(raw_connect());
+        run_for(20 * MSEC);
+
+        control_server_get_stats(t.server, &st);
+        ck_assert_uint_eq(st.events[CONTROL_SERVER_EVENT_BAD_REQUEST], 4);
+        ck_assert_uint_eq(t.reported[CONTROL_SERVER_EVENT_BAD_REQUEST], 2);
+        ck_assert_uint_eq(
+                t.suppressed[CONTROL_SERVER_EVENT_BAD_REQUEST], 2); /* told with the second report */
+        ck_assert_uint_eq(t.reported[CONTROL_SERVER_EVENT_GONE], 1);
+        ck_assert_uint_eq(t.reported_uid, geteuid());
+        ck_assert_uint_eq(t.n_reports, 3);
+}
+END_TEST
+
+/* In a child running as uid 65534 group 65533: opens n connections, says so on ready, holds them until
+ * release is closed. Plain syscalls: no Check in the child. */
+static void holder_main(unsigned n, int ready, int release) {
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        gid_t none[1] = {65533};
+        char b = 1;
+
+        if (setgroups(1, none) < 0 || setgid(65533) < 0 || setuid(65534) < 0)
+                _exit(250);
+        strcpy(sa.sun_path, sock_path);
+        for (unsigned i = 0; i < n; i++) {
+                int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                        _exit(100 + errno);
+        }
+        if (write(ready, &b, 1) != 1)
+                _exit(251);
+        (void) read(release, &b, 1);
+        _exit(0);
+}
+
+/* The limits at their defaults: CONTROL_MAX_CLIENTS_PER_UID_DEFAULT silent connections of one uid, one
+ * more refused; another uid still served, up to CONTROL_MAX_CLIENTS_DEFAULT in all; one more refused. */
+START_TEST(test_connection_caps) {
+        control_server_options opts = {};
+        _cleanup_(control_reply_freep) control_reply *reply = NULL;
+        int own[CONTROL_MAX_CLIENTS_PER_UID_DEFAULT], fd, ready[2], release[2], status;
+        control_server_stats st;
+        char m[128], b;
+        pid_t pid;
+
+        if (geteuid() == 0)
+                opts = (control_server_options){.has_group = true, .group = 65533};
+        start_server(&opts);
+        for (unsigned i = 0; i < ELEMENTSOF(own); i++)
+                own[i] = raw_connect();
+        run_for(20 * MSEC);
+        ck_assert_uint_eq(control_server_get_n_clients(t.server), CONTROL_MAX_CLIENTS_PER_UID_DEFAULT);
+
+        fd = raw_connect();
+        reply = expect_error(raw_reply(fd, USEC_PER_SEC), CONTROL_ERROR_BUSY);
+        (void) snprintf(m, sizeof(m), "too many control connections from uid %u (%u)", (unsigned) geteuid(),
+                CONTROL_MAX_CLIENTS_PER_UID_DEFAULT);
+        ck_assert_msg(strstr(reply->error_message, m), "%s", reply->error_message);
+        reply = control_reply_free(reply);
+        expect_eof(fd);
+        close(fd);
+
+        if (geteuid() != 0)
+                fprintf(stderr, "test_connection_caps: the other-uid half skipped, needs root\n");
+        else {
+                open_dirs();
+                ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
+                ck_assert_int_eq(pipe2(release, O_CLOEXEC), 0);
+                pid = fork();
+                ck_assert_int_ge(pid, 0);
+                if (pid == 0) {
+                        close(ready[0]);
+                        close(release[1]);
+                        for (unsigned i = 0; i < ELEMENTSOF(own); i++)
+                                close(own[i]); /* else closing them in the parent would not hang up */
+                        holder_main(CONTROL_MAX_CLIENTS_DEFAULT - CONTROL_MAX_CLIENTS_PER_UID_DEFAULT,
+                                ready[1], release[0]);
+                }
+                close(ready[1]);
+                close(release[0]);
+                ck_assert_int_eq(read(ready[0], &b, 1), 1);
+                for (uint64_t end = now_usec() + 2 * USEC_PER_SEC;
+                        control_server_get_n_clients(t.server) < CONTROL_MAX_CLIENTS_DEFAULT &&
+                        now_usec() < end;)
+                        ck_assert_int_ge(sd_event_run(t.event, 5 * MSEC), 0);
+                ck_assert_uint_eq(control_server_get_n_clients(t.server), CONTROL_MAX_CLIENTS_DEFAULT);
+
+                /* The 33rd. */
+                fd = raw_connect();
+                reply = expect_error(raw_reply(fd, USEC_PER_SEC), CONTROL_ERROR_BUSY);
+                (void) snprintf(m, sizeof(m), "too many control clients (%u)", CONTROL_MAX_CLIENTS_DEFAULT);
+                ck_assert_msg(strstr(reply->error_message, m), "%s", reply->error_message);
+                reply = control_reply_free(reply);
+                close(fd);
+
+                close(release[1]);
+                ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+                ck_assert(WIFEXITED(status));
+                ck_assert_int_eq(WEXITSTATUS(status), 0);
+                close(ready[0]);
+        }
+
+        /* Once they are gone, served again. */
+        for (unsigned i = 0; i < ELEMENTSOF(own); i++)
+                close(own[i]);
+        run_for(50 * MSEC);
+        ck_assert_uint_eq(control_server_get_n_clients(t.server), 0);
+        fd = raw_connect();
+        raw_send_str(fd, PING);
+        control_reply_free(expect_ok(raw_reply(fd, USEC_PER_SEC)));
+        close(fd);
+        control_server_get_stats(t.server, &st);
+        ck_assert_uint_eq(st.events[CONTROL_SERVER_EVENT_BUSY], geteuid() == 0 ? 2 : 1);
 }
 END_TEST
 
@@ -786,6 +972,8 @@ static Suite *control_server_suite(void) {
         tcase_add_test(tc, test_placement);
         tcase_add_test(tc, test_mode);
         tcase_add_test(tc, test_peer_credentials);
+        tcase_add_test(tc, test_reports_throttled);
+        tcase_add_test(tc, test_connection_caps);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -118,7 +118,8 @@ START_TEST(test_round_trip) {
                         .evidence = 1,
                         .config_epoch = 3,
                         .pending = true,
-                        .confirms = false},
+                        .confirms = false,
+                        .self_fenced = true},
                 {.name = "other",
                         .primary = NULL,
                         .sdown = false,
@@ -200,7 +201,7 @@ START_TEST(test_round_trip) {
                 ck_assert_uint_eq(c->last_ok_ms_ago, 5200);
                 ck_assert_uint_eq(c->evidence, 1);
                 ck_assert_uint_eq(c->config_epoch, 3);
-                ck_assert(c->pending && !c->confirms);
+                ck_assert(c->pending && !c->confirms && c->self_fenced);
                 ck_assert_uint_eq(o.ping, 7);
                 ck_assert_uint_eq(o.pong, 5);
                 c = peer_opinion_find(&o, "other");
@@ -647,7 +648,7 @@ END_TEST
 
 #define OPINION_ENTRY                                                                                       \
         "{\"name\":\"main\",\"primary\":\"db-a\",\"sdown\":true,\"last_ok_ms_ago\":10,\"evidence\":0,"      \
-        "\"config_epoch\":1,\"pending\":false,\"confirms\":true}"
+        "\"config_epoch\":1,\"pending\":false,\"confirms\":true,\"self_fenced\":false}"
 
 static const struct {
         peer_msg_type type;
@@ -677,7 +678,7 @@ static const struct {
         {PEER_MSG_OPINION, "{\"ping\":1,\"pong\":null,\"clusters\":[" OPINION_ENTRY "]}", 0},
         {PEER_MSG_OPINION,
                 "{\"ping\":1,\"pong\":null,\"clusters\":[{\"name\":\"m\",\"primary\":null,\"sdown\":false,\"last_ok_ms_ago\":null,"
-                "\"evidence\":3,\"config_epoch\":0,\"pending\":false,\"confirms\":false,\"new\":1}]}",
+                "\"evidence\":3,\"config_epoch\":0,\"pending\":false,\"confirms\":false,\"self_fenced\":false,\"new\":1}]}",
                 0},
         {PEER_MSG_OPINION, "{\"ping\":1,\"pong\":null,\"clusters\":[" OPINION_ENTRY "," OPINION_ENTRY "]}", -EINVAL}, /* duplicate */
         {PEER_MSG_OPINION, "{\"ping\":1,\"pong\":null,\"clusters\":[" OPINION_ENTRY ",1]}", -EINVAL},
@@ -695,23 +696,23 @@ static const struct {
                 -EINVAL}, /* confirms missing */
         {PEER_MSG_OPINION,
                 "{\"ping\":1,\"pong\":null,\"clusters\":[{\"name\":\"m\",\"primary\":null,\"sdown\":1,\"last_ok_ms_ago\":null,"
-                "\"evidence\":3,\"config_epoch\":0,\"pending\":false,\"confirms\":false}]}",
+                "\"evidence\":3,\"config_epoch\":0,\"pending\":false,\"confirms\":false,\"self_fenced\":false}]}",
                 -EINVAL},
         {PEER_MSG_OPINION,
                 "{\"ping\":1,\"pong\":null,\"clusters\":[{\"name\":\"m\",\"sdown\":false,\"last_ok_ms_ago\":null,"
-                "\"evidence\":3,\"config_epoch\":0,\"pending\":false,\"confirms\":false}]}",
+                "\"evidence\":3,\"config_epoch\":0,\"pending\":false,\"confirms\":false,\"self_fenced\":false}]}",
                 -EINVAL}, /* primary missing: null must be said */
         {PEER_MSG_OPINION,
                 "{\"ping\":1,\"pong\":null,\"clusters\":[{\"name\":\"m\",\"primary\":null,\"sdown\":false,"
-                "\"evidence\":3,\"config_epoch\":0,\"pending\":false,\"confirms\":false}]}",
+                "\"evidence\":3,\"config_epoch\":0,\"pending\":false,\"confirms\":false,\"self_fenced\":false}]}",
                 -EINVAL},
         {PEER_MSG_OPINION,
                 "{\"ping\":1,\"pong\":null,\"clusters\":[{\"name\":\"m\",\"primary\":null,\"sdown\":false,\"last_ok_ms_ago\":null,"
-                "\"evidence\":null,\"config_epoch\":0,\"pending\":false,\"confirms\":false}]}",
+                "\"evidence\":null,\"config_epoch\":0,\"pending\":false,\"confirms\":false,\"self_fenced\":false}]}",
                 -EINVAL},
         {PEER_MSG_OPINION,
                 "{\"ping\":1,\"pong\":null,\"clusters\":[{\"name\":\"m\",\"primary\":null,\"sdown\":false,\"last_ok_ms_ago\":-5,"
-                "\"evidence\":0,\"config_epoch\":0,\"pending\":false,\"confirms\":false}]}",
+                "\"evidence\":0,\"config_epoch\":0,\"pending\":false,\"confirms\":false,\"self_fenced\":false}]}",
                 -EINVAL},
 
         {PEER_MSG_VOTE_REQUEST, "{\"cluster\":\"main\",\"epoch\":5,\"primary\":\"db-a\",\"kind\":\"failover\"}", 0},
