@@ -299,8 +299,8 @@ static void arm_timer(daemon_cluster *dc, uint64_t at) {
                 return;
         }
         if (!f->timer) {
-                if (sd_event_add_time(dc->daemon->event, &f->timer, CLOCK_MONOTONIC, at, 1000, on_fence_timer, dc) < 0)
-                        return; /* the next OPINION round evaluates again */
+                /* On failure the next OPINION round or probe result evaluates again. */
+                (void) sd_event_add_time(dc->daemon->event, &f->timer, CLOCK_MONOTONIC, at, 1000, on_fence_timer, dc);
                 return;
         }
         (void) sd_event_source_set_time(f->timer, at);
