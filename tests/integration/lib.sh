@@ -107,10 +107,16 @@ mon_cleanup() {
   true
 }
 
-# mon_cluster_block NAME: a cluster over the harness's servers db-1..db-N (zones zone-1..N), the
-# probe and fencing timings of the monitor tests, and the recording hook for every event;
-# automatic failover unless MON_AUTO=false (the monitor tests watch a dead primary stay dead)
-mon_cluster_block() {
+# mon_sentinel_block [STATE_DIR]: the single sentinel's section (mon-a in zone-1, MON_SOCK, state in
+# STATE_DIR, default MON_DIR/state)
+mon_sentinel_block() {
+  printf 'sentinel = {\n  name = "mon-a";\n  zone = "zone-1";\n  control_socket = "%s";\n  state_dir = "%s";\n};\n' \
+    "$MON_SOCK" "${1:-$MON_DIR/state}"
+}
+
+# mon_cluster_head NAME: the start of a cluster block over the harness's servers db-1..db-N (zones
+# zone-1..N): name, quorum 1, the accounts and the servers list; the caller adds the rest and "}"
+mon_cluster_head() {
   local i h p sep
   cat <<BLOCK
   {
@@ -127,8 +133,15 @@ BLOCK
     [ "$i" -lt "$MDB_N" ] || sep=
     printf '      { name = "db-%s"; host = "%s"; port = %s; zone = "zone-%s"; }%s\n' "$i" "${!h}" "${!p}" "$i" "$sep"
   done
+  printf '    );\n'
+}
+
+# mon_cluster_block NAME: mon_cluster_head, the probe and fencing timings of the monitor tests, and
+# the recording hook for every event; automatic failover unless MON_AUTO=false (the monitor tests
+# watch a dead primary stay dead)
+mon_cluster_block() {
+  mon_cluster_head "$1"
   cat <<BLOCK
-    );
     probe = { interval_ms = 200; timeout_ms = 200; down_after_ms = 1000; };
     failover = { auto = ${MON_AUTO:-true}; };
     fencing = { self_fence_after_ms = 600; };
@@ -142,8 +155,8 @@ BLOCK
 mon_write_config() {
   local n sep=''
   {
-    printf 'sentinel = {\n  name = "mon-a";\n  zone = "zone-1";\n  control_socket = "%s";\n  state_dir = "%s";\n};\nclusters = (\n' \
-      "$MON_SOCK" "$MON_DIR/state"
+    mon_sentinel_block
+    printf 'clusters = (\n'
     for n in "$@"; do
       printf '%s' "$sep"; sep=,
       if [[ $n == *=* ]]; then (mdb_cluster_load "${n#*=}" && mon_cluster_block "${n%%=*}"); else mon_cluster_block "$n"; fi

@@ -39,28 +39,11 @@ want() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 # FR_COOLDOWN_S (0) and FR_HOOKS (more hook entries, each ending with a comma) vary per scenario;
 # the recording hook (MON_HOOKS) always gets every event.
 fr_write_config() {
-  local i h p sep
   {
-    printf 'sentinel = {\n  name = "mon-a";\n  zone = "zone-1";\n  control_socket = "%s";\n  state_dir = "%s";\n};\n' \
-      "$MON_SOCK" "$FR_STATE"
+    mon_sentinel_block "$FR_STATE"
+    printf 'clusters = (\n'
+    mon_cluster_head main
     cat <<BLOCK
-clusters = (
-  {
-    name = "main";
-    quorum = 1;
-    user = "$MDB_SENTINEL_USER";
-    password_file = "$MDB_SENTINEL_PASSWORD_FILE";
-    replication_user = "$MDB_REPL_USER";
-    replication_password_file = "$MDB_REPL_PASSWORD_FILE";
-    servers = (
-BLOCK
-    for ((i = 1; i <= MDB_N; i++)); do
-      h=MDB_HOST_$i p=MDB_PORT_$i sep=,
-      [ "$i" -lt "$MDB_N" ] || sep=
-      printf '      { name = "db-%s"; host = "%s"; port = %s; zone = "zone-%s"; }%s\n' "$i" "${!h}" "${!p}" "$i" "$sep"
-    done
-    cat <<BLOCK
-    );
     probe = { interval_ms = 200; timeout_ms = 200; down_after_ms = $down_after_ms; };
     failover = { auto = ${FR_AUTO:-true}; max_lag_ms = ${FR_MAX_LAG_MS:-1000}; cooldown_s = ${FR_COOLDOWN_S:-0}; };
     fencing = { self_fence_after_ms = 600; };

@@ -78,35 +78,14 @@ EPOCH_OWNER=_sentinel-epoch.$DNS_NAME
 mon_init sentinel-failover || exit 1
 W_ACKED=$MON_DIR/writer.acked W_REPORT=$MON_DIR/writer.json
 
-# fo_write_config: mon_cluster_block's cluster (probe 200/200/1000, the recording hook for every
+# fo_write_config: mon_cluster_head's cluster (probe 200/200/1000, the recording hook for every
 # event) plus the DNS endpoint, and no cooldown (this test fails over twice)
 fo_write_config() {
-  local i h p sep
   {
+    mon_sentinel_block
+    printf 'clusters = (\n'
+    mon_cluster_head main
     cat <<CONF
-sentinel = {
-  name = "mon-a";
-  zone = "zone-1";
-  control_socket = "$MON_SOCK";
-  state_dir = "$MON_DIR/state";
-};
-clusters = (
-  {
-    name = "main";
-    quorum = 1;
-    user = "$MDB_SENTINEL_USER";
-    password_file = "$MDB_SENTINEL_PASSWORD_FILE";
-    replication_user = "$MDB_REPL_USER";
-    replication_password_file = "$MDB_REPL_PASSWORD_FILE";
-    servers = (
-CONF
-    for ((i = 1; i <= MDB_N; i++)); do
-      h=MDB_HOST_$i p=MDB_PORT_$i sep=,
-      [ "$i" -lt "$MDB_N" ] || sep=
-      printf '      { name = "db-%s"; host = "%s"; port = %s; zone = "zone-%s"; }%s\n' "$i" "${!h}" "${!p}" "$i" "$sep"
-    done
-    cat <<CONF
-    );
     probe = { interval_ms = 200; timeout_ms = 200; down_after_ms = 1000; };
     failover = { auto = true; cooldown_s = 0; };
     fencing = { self_fence_after_ms = 600; };
