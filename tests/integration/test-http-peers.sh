@@ -33,22 +33,9 @@ fi
 peers_up sentinel-http-peers || exit 1
 write_secret "$MON_DIR" wrong.key "a-wrong-peer-secret"
 write_conf 1 peer.key; write_conf 2 peer.key; write_conf 3 wrong.key
-HTTP_PORT=''
-for _ in $(seq 100); do
-  p=$((12000 + ${SRANDOM:-$((RANDOM * 32768 + RANDOM))} % 7000))
-  [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ] && { HTTP_PORT=$p; break; }
-done
-[ -n "$HTTP_PORT" ] || { echo "FAIL: no free port"; exit 1; }
-BASE=http://127.0.0.1:$HTTP_PORT
-sed -i "s|^  state_dir = .*|&\n  http_listen = \"127.0.0.1:$HTTP_PORT\";|" "$MON_DIR/s-1/sentinel.conf"
-
-ht() { "$PY" "$here/http-q.py" "$BASE" "$@"; }
-hq() { ht q "$@"; }
-fetch_is() {
-  local j
-  j=$(ht fetch "$1") || return 1
-  "$PY" -c 'import json, sys; r = json.loads(sys.argv[1]); sys.exit(0 if eval(sys.argv[2]) else 1)' "$j" "$2"
-}
+# shellcheck source=http-lib.sh
+. "$here/http-lib.sh"
+http_listen_add "$MON_DIR/s-1/sentinel.conf" || exit 1
 h1=$MDB_HOST_1:$MDB_PORT_1
 
 start 1; start 2; start 3

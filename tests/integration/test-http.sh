@@ -41,27 +41,9 @@ mdb_cluster_up 3 >/dev/null || exit 1
 mon_init sentinel-http || exit 1
 mon_write_config main
 
-# A free port below the harness's range (20000..32000) and the kernel's ephemeral one.
-HTTP_PORT=''
-for _ in $(seq 100); do
-  p=$((12000 + ${SRANDOM:-$((RANDOM * 32768 + RANDOM))} % 7000))
-  [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ] && { HTTP_PORT=$p; break; }
-done
-[ -n "$HTTP_PORT" ] || { echo "FAIL: no free port"; exit 1; }
-BASE=http://127.0.0.1:$HTTP_PORT
-sed -i "s|^  state_dir = .*|&\n  http_listen = \"127.0.0.1:$HTTP_PORT\";|" "$MON_CONF"
-grep -q "http_listen = \"127.0.0.1:$HTTP_PORT\"" "$MON_CONF" || { echo "FAIL: cannot set http_listen"; exit 1; }
-
-# ht MODE ...: tests/integration/http-q.py against this sentinel (see there)
-ht() { "$PY" "$here/http-q.py" "$BASE" "$@"; }
-hq() { ht q "$@"; }
-# fetch_is PATH [METHOD] EXPR: EXPR (Python) over r = the fetch's JSON is true
-fetch_is() {
-  local j path=$1 method=GET
-  [ $# -lt 3 ] || { method=$2; shift; }
-  j=$(ht fetch "$path" "$method") || return 1
-  "$PY" -c 'import json, sys; r = json.loads(sys.argv[1]); sys.exit(0 if eval(sys.argv[2]) else 1)' "$j" "$2"
-}
+# shellcheck source=http-lib.sh
+. "$here/http-lib.sh"
+http_listen_add "$MON_CONF" || exit 1
 hostport_of() { local h=MDB_HOST_$1 p=MDB_PORT_$1; printf '%s:%s\n' "${!h}" "${!p}"; }
 
 mon_start
