@@ -365,6 +365,11 @@ void daemon_fence_evaluate(daemon_cluster *dc) {
         quorum_fence_decision dec = quorum_self_fence(&in);
         if (in.primary_zone == NULL || dec.reason == QUORUM_FENCE_NOT_PRIMARY_ZONE)
                 return;
+        if (dec.action == QUORUM_FENCE_KEEP && !f->fenced) {
+                /* The common case, after every OPINION and probe: nothing to say, only the deadline. */
+                arm_timer(dc, dec.deadline_usec != UINT64_MAX ? dec.deadline_usec + 1 : UINT64_MAX);
+                return;
+        }
 
         json_object_put(f->last);
         f->last = NULL;
@@ -430,10 +435,6 @@ void daemon_fence_evaluate(daemon_cluster *dc) {
 
 bool daemon_fence_holds(const daemon_cluster *dc) {
         return dc->fence && dc->fence->fenced;
-}
-
-json_object *daemon_fence_json(const daemon_cluster *dc) {
-        return dc->fence && dc->fence->last ? json_object_get(dc->fence->last) : NULL;
 }
 
 void daemon_fence_reconfigured(daemon_cluster *dc) {

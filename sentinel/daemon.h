@@ -290,9 +290,6 @@ void daemon_fence_evaluate(daemon_cluster *dc);
 /* daemon-fence.c: whether this sentinel holds the cluster's primary self-fenced now. */
 bool daemon_fence_holds(const daemon_cluster *dc);
 
-/* daemon-fence.c: the last self-fence decision as JSON (a new reference), or NULL. */
-json_object *daemon_fence_json(const daemon_cluster *dc);
-
 /* daemon-fence.c: the cluster's config was replaced: a fence or lift in flight (which points into the
  * old one) is cancelled; the next evaluation starts it again if still due. */
 void daemon_fence_reconfigured(daemon_cluster *dc);
