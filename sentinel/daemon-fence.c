@@ -258,17 +258,9 @@ static void on_fence_done(server_action *a, const server_action_result *res, voi
 /* Starts a fence (lift false) or a lift of server. */
 static void fence_start(daemon_cluster *dc, size_t server, bool lift) {
         struct self_fence *f = dc->fence;
-        const cluster_conf *c = dc->conf;
-        const server_conf *s = &c->servers[server];
-        server_action_params p = {
-                .host = s->host,
-                .port = s->port,
-                .user = c->user,
-                .password = (const char *) c->password.data,
-                .tls = { .ca_file = c->tls.enabled ? c->tls.ca : NULL, .verify_server_cert = c->tls.verify_server_cert },
-        };
+        const server_conf *s = &dc->conf->servers[server];
         server_action *a = NULL;
-        int r = server_action_new(dc->daemon->event, &p, &a);
+        int r = daemon_server_action_new(dc, server, &a);
         uint64_t deadline = now_usec(dc->daemon) + FENCE_ACTION_TIMEOUT_USEC;
         if (r >= 0)
                 r = lift ? server_action_unfence(a, 0, deadline, on_fence_done, dc)

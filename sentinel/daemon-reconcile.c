@@ -91,16 +91,8 @@ void daemon_reconcile_free(daemon_cluster *dc) {
 }
 
 static server_action *make_action(daemon_cluster *dc, size_t i) {
-        const cluster_conf *c = dc->conf;
         server_action *a = NULL;
-        server_action_params p = {
-                .host = c->servers[i].host,
-                .port = c->servers[i].port,
-                .user = c->user,
-                .password = (const char *) c->password.data,
-                .tls = { .ca_file = c->tls.enabled ? c->tls.ca : NULL, .verify_server_cert = c->tls.verify_server_cert },
-        };
-        return server_action_new(dc->daemon->event, &p, &a) < 0 ? NULL : a;
+        return daemon_server_action_new(dc, i, &a) < 0 ? NULL : a;
 }
 
 static server_action_source source_of(const daemon_cluster *dc, size_t primary, bool semi_sync) {

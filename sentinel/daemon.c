@@ -68,6 +68,18 @@ static void audit_lifecycle(daemon_ctx *d, const char *what) {
         daemon_audit(d, NULL, what, NULL, inputs);
 }
 
+int daemon_server_action_new(daemon_cluster *dc, size_t i, server_action **ret) {
+        const cluster_conf *c = dc->conf;
+        server_action_params p = {
+                .host = c->servers[i].host,
+                .port = c->servers[i].port,
+                .user = c->user,
+                .password = (const char *) c->password.data,
+                .tls = { .ca_file = c->tls.enabled ? c->tls.ca : NULL, .verify_server_cert = c->tls.verify_server_cert },
+        };
+        return server_action_new(dc->daemon->event, &p, ret);
+}
+
 cluster_state_overlay daemon_cluster_overlay(const daemon_cluster *dc) {
         bool sdown = monitor_primary_sdown(dc->monitor);
         return (cluster_state_overlay){

@@ -17,6 +17,7 @@
 #include "monitor.h"
 #include "peer-payload.h"
 #include "quorum.h"
+#include "server-action.h"
 #include "state.h"
 #include "status-json.h"
 
@@ -193,6 +194,10 @@ void daemon_reconcile_endpoints_failed(daemon_cluster *dc, uint64_t epoch);
 
 /* daemon-reconcile.c: frees the reconciliation state (actions in flight cancelled). */
 void daemon_reconcile_free(daemon_cluster *dc);
+
+/* daemon.c: a server_action on server i of dc with the cluster's account and TLS settings (copied:
+ * they may outlive a reload). 0 and *ret, or a negative errno. */
+int daemon_server_action_new(daemon_cluster *dc, size_t i, server_action **ret);
 
 /* daemon.c: the cluster's state as status and STATUS= show it. */
 cluster_state daemon_cluster_state(const daemon_cluster *dc);

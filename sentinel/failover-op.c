@@ -99,14 +99,7 @@ server_action *op_action(failover_op *op, size_t i) {
 
         if (op->actions[i])
                 return op->actions[i];
-        server_action_params p = {
-                .host = c->servers[i].host,
-                .port = c->servers[i].port,
-                .user = c->user,
-                .password = (const char *) c->password.data,
-                .tls = { .ca_file = c->tls.enabled ? c->tls.ca : NULL, .verify_server_cert = c->tls.verify_server_cert },
-        };
-        r = server_action_new(op->dc->daemon->event, &p, &op->actions[i]);
+        r = daemon_server_action_new(op->dc, i, &op->actions[i]);
         if (r < 0) {
                 op_log(op, LOG_ERR, NULL, "cannot prepare the actions on %s: %s", c->servers[i].name, strerror(-r));
                 return NULL;
