@@ -1,3 +1,5 @@
+/* The control socket of control-server.h: listening, connections and the request/reply flow; who
+ * is admitted, the rate limits and the throttle of reported events are in control-access.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -7,19 +9,13 @@
 #include <sys/un.h>
 #include <time.h>
 
+#include "control-access.h"
 #include "control-server.h"
-
-#ifndef SO_PEERGROUPS
-#define SO_PEERGROUPS 59
-#endif
 
 #define LISTEN_BACKLOG    64
 #define ACCEPT_BATCH      16              /* connections taken per wake-up, for fairness */
 #define ACCEPT_PAUSE_USEC (100 * 1000ULL) /* after accept() failed for want of fds or memory */
 #define READ_CHUNK        (16 * 1024)
-#define RATE_TABLE_SIZE   64            /* peer uids remembered by the rate limiter */
-#define REPORT_TABLE_SIZE 64            /* peer uids remembered by the report throttle */
-#define REPORT_NO_PEER    ((uid_t) -1)  /* the report throttle's key for events without a peer */
 #define LOCK_TRIES        200           /* 10 ms apart */
 #define TIMER_ACCURACY    USEC_PER_MSEC /* sd-event would allow 250 ms of slack */
 
@@ -45,22 +41,6 @@ struct control_client {
         control_client_gone_t gone_cb;
         void *gone_userdata;
 };
-
-typedef struct rate_bucket {
-        bool used;
-        uid_t uid;
-        uint64_t tokens; /* in millionths */
-        uint64_t last_usec;
-} rate_bucket;
-
-/* When the event callback may next hear of each event from one peer uid, and what it missed. */
-typedef struct report_slot {
-        bool used;
-        uid_t uid;
-        uint64_t last_usec; /* last event, to evict the stalest slot */
-        uint64_t next_usec[_CONTROL_SERVER_EVENT_MAX];
-        unsigned suppressed[_CONTROL_SERVER_EVENT_MAX];
-} report_slot;
 
 struct control_server {
         sd_event *event;
@@ -110,9 +90,6 @@ static uint64_t now_usec(control_server *s) {
 
 /* Counts ev and tells the callback, at most once per report interval per event and peer uid. */
 static void server_event(control_server *s, control_server_event ev, const struct ucred *peer) {
-        uid_t uid = peer ? peer->uid : REPORT_NO_PEER;
-        report_slot *slot = NULL, *stalest;
-        uint64_t now;
         unsigned n;
 
         if (!s || ev < 0 || ev >= _CONTROL_SERVER_EVENT_MAX)
@@ -121,28 +98,9 @@ static void server_event(control_server *s, control_server_event ev, const struc
         if (!s->event_cb)
                 return;
 
-        stalest = &s->reports[0];
-
-        for (size_t i = 0; i < REPORT_TABLE_SIZE && !slot; i++) {
-                report_slot *x = &s->reports[i];
-                if (x->used && x->uid == uid)
-                        slot = x;
-                else if (!x->used || (stalest->used && x->last_usec < stalest->last_usec))
-                        stalest = x;
-        }
-        if (!slot) {
-                slot = stalest;
-                *slot = (report_slot){.used = true, .uid = uid};
-        }
-        now = now_usec(s);
-        slot->last_usec = now;
-        if (now < slot->next_usec[ev]) {
-                slot->suppressed[ev]++;
+        if (!control_access_report_take(s->reports, peer ? peer->uid : REPORT_NO_PEER, ev, now_usec(s),
+                    s->opts.report_interval_usec, &n))
                 return;
-        }
-        n = slot->suppressed[ev];
-        slot->suppressed[ev] = 0;
-        slot->next_usec[ev] = now + s->opts.report_interval_usec;
         s->event_cb(s, ev, peer, n, s->event_userdata);
 }
 
@@ -470,79 +428,6 @@ static int on_client_timer(sd_event_source *es, uint64_t usec, void *userdata) {
         return 0;
 }
 
-/* Whether the peer is admitted: the rule in control-server.h. */
-static bool peer_admitted(control_server *s, int fd, const struct ucred *peer) {
-        gid_t small[64], *groups = small;
-        _cleanup_free_ gid_t *big = NULL;
-        socklen_t len = sizeof(small);
-
-        if (peer->uid == 0 || peer->uid == s->euid)
-                return true;
-        if (!s->opts.has_group)
-                return false;
-        if (peer->gid == s->opts.group)
-                return true;
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, small, &len) < 0) {
-                if (errno != ERANGE || len == 0)
-                        return false; /* e.g. ENOPROTOOPT before Linux 4.13: primary gid only */
-                big = malloc(len);
-                if (!big || getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, big, &len) < 0)
-                        return false;
-                groups = big;
-        }
-        for (size_t i = 0; i < len / sizeof(gid_t); i++)
-                if (groups[i] == s->opts.group)
-                        return true;
-        return false;
-}
-
-/* Takes a token from uid's bucket; false when it is empty. */
-static bool rate_take(control_server *s, uid_t uid) {
-        uint64_t now = now_usec(s), cap = (uint64_t) s->opts.rate_burst * 1000000;
-        rate_bucket *b = NULL, *oldest = &s->buckets[0];
-
-        for (size_t i = 0; i < RATE_TABLE_SIZE && !b; i++) {
-                rate_bucket *x = &s->buckets[i];
-                if (x->used && x->uid == uid)
-                        b = x;
-                else if (!x->used || (oldest->used && x->last_usec < oldest->last_usec))
-                        oldest = x;
-        }
-        if (!b) {
-                b = oldest;
-                *b = (rate_bucket){.used = true, .uid = uid, .tokens = cap, .last_usec = now};
-        }
-        if (now > b->last_usec) {
-                uint64_t dt = now - b->last_usec;
-                b->tokens = dt >= cap / s->opts.rate_per_sec ? cap : b->tokens + dt * s->opts.rate_per_sec;
-                if (b->tokens > cap)
-                        b->tokens = cap;
-        }
-        b->last_usec = now;
-        if (b->tokens < 1000000)
-                return false;
-        b->tokens -= 1000000;
-        return true;
-}
-
-/* "permission denied: uid U is not root or in group G", naming the daemon's uid too when not root. */
-static void denied_message(control_server *s, uid_t uid, char *buf, size_t size) {
-        char group[32], self[32] = "";
-
-        if (s->euid != 0)
-                (void) snprintf(self, sizeof(self), ", uid %u", (unsigned) s->euid);
-        if (!s->opts.has_group) {
-                (void) snprintf(buf, size,
-                        "permission denied: uid %u is not root%s (no control group is configured)",
-                        (unsigned) uid, self);
-                return;
-        }
-        if (!s->opts.group_name)
-                (void) snprintf(group, sizeof(group), "%u", (unsigned) s->opts.group);
-        (void) snprintf(buf, size, "permission denied: uid %u is not root%s or in group %.64s",
-                (unsigned) uid, self, s->opts.group_name ?: group);
-}
-
 /* How many open connections peer uid has. */
 static unsigned clients_of(control_server *s, uid_t uid) {
         unsigned n = 0;
@@ -562,8 +447,8 @@ static void server_accept_one(control_server *s, int fd) {
                 close(fd);
                 return;
         }
-        if (!peer_admitted(s, fd, &peer)) {
-                denied_message(s, peer.uid, m, sizeof(m));
+        if (!control_access_peer_admitted(s->euid, &s->opts, fd, &peer)) {
+                control_access_denied_message(s->euid, &s->opts, peer.uid, m, sizeof(m));
                 send_error(fd, CONTROL_ERROR_PERMISSION_DENIED, m);
                 close(fd);
                 server_event(s, CONTROL_SERVER_EVENT_DENIED, &peer);
@@ -585,7 +470,7 @@ static void server_accept_one(control_server *s, int fd) {
                 server_event(s, CONTROL_SERVER_EVENT_BUSY, &peer);
                 return;
         }
-        if (!rate_take(s, peer.uid)) {
+        if (!control_access_rate_take(s->buckets, &s->opts, peer.uid, now_usec(s))) {
                 (void) snprintf(m, sizeof(m),
                         "rate limited: uid %u made more than %u requests a second; try again in a second",
                         (unsigned) peer.uid, s->opts.rate_per_sec);
