@@ -32,8 +32,11 @@
  *                       not running, or it has a Last_IO_Errno or Last_SQL_Errno
  *   ERRANT_GTID         it has transactions the primary lacks (the topology's errant), or that cannot be
  *                       told (no GTID position of the primary): failed then, never assumed clean
- *   LAGGING             Seconds_Behind_Master unknown (NULL) or above 0. Being some transactions behind
- *                       with lag 0 is fine: the switchover waits for the catch-up after fencing
+ *   LAGGING             Seconds_Behind_Master unknown (NULL) or above 1 s. It counts whole seconds from the
+ *                       timestamp of the event being applied, so a caught-up replica under steady writes
+ *                       shows 1 about as often as 0; 2 or more is a replica that is really behind. Some
+ *                       transactions behind within that is fine: the switchover waits for the catch-up
+ *                       after fencing
  *
  * Ranking of the eligible servers: higher priority first, then the primary's zone before other zones,
  * then fewer transactions behind the primary, then config order. Priority comes first, unlike a

@@ -34,6 +34,7 @@ typedef enum op_phase {
         PHASE_VERIFY_TXT,     /* 4: the epoch record, */
         PHASE_VERIFY_ADDRESS, /*    the address of the new primary's family, */
         PHASE_VERIFY_OTHER,   /*    and none of the other family */
+        PHASE_VERIFY_RECHECK, /*    the epoch record again, after an address that is not ours */
         PHASE_DONE,
 } op_phase;
 
@@ -46,6 +47,7 @@ static const char *const phase_doing[] = {
         [PHASE_VERIFY_TXT] = "verifying the epoch record",
         [PHASE_VERIFY_ADDRESS] = "verifying the address",
         [PHASE_VERIFY_OTHER] = "verifying the address",
+        [PHASE_VERIFY_RECHECK] = "re-reading the epoch record after an unexpected address",
         [PHASE_DONE] = "",
 };
 
@@ -84,6 +86,7 @@ struct endpoint_dns_op {
         uint64_t retry_interval;
         unsigned n_unreachable; /* ICMP errors seen */
         const char *dropped;    /* why the last answer was not used */
+        char mismatch[256];     /* what address verification found, while the epoch record is re-read */
         unsigned n_rounds;      /* updates sent */
         uint64_t start_usec;
         endpoint_dns_result result;
@@ -392,7 +395,7 @@ static void op_verify_next(endpoint_dns_op *op, op_phase next) {
         ldns_rr_type other = op->family == AF_INET ? LDNS_RR_TYPE_AAAA : LDNS_RR_TYPE_A;
         int r;
 
-        if (next == PHASE_VERIFY_TXT)
+        if (next == PHASE_VERIFY_TXT || next == PHASE_VERIFY_RECHECK)
                 r = op_query(op, next, op->owner_text, LDNS_RR_TYPE_TXT);
         else
                 r = op_query(op, next, op->name_text, next == PHASE_VERIFY_ADDRESS ? mine : other);
@@ -406,6 +409,20 @@ static void op_on_verify(endpoint_dns_op *op, const ldns_pkt *pkt) {
         dns_epoch_record rec = {};
         char found[160];
 
+        if (op->phase == PHASE_VERIFY_RECHECK) {
+                /* An address that is not ours, after our epoch record was seen: a writer of a newer epoch
+                 * who came in between has superseded us (not a failure); anything else is. */
+                r = dns_epoch_from_answer(pkt, op->name_text, &rec, found, sizeof(found));
+                if (r < 0 && r != -EBADMSG)
+                        return op_fail_errno(op, r, "cannot read the answer of");
+                op_note_record(op, r, &rec);
+                if (r > 0 && rec.epoch > op->epoch)
+                        return op_finish(op, ENDPOINT_DNS_STALE, 0,
+                                "superseded: %s holds epoch %" PRIu64 " (primary %s) while our update for "
+                                "epoch %" PRIu64 " was being verified",
+                                op->owner_text, rec.epoch, rec.primary, op->epoch);
+                return op_finish(op, ENDPOINT_DNS_VERIFY_FAILED, 0, "%s", op->mismatch);
+        }
         if (op->phase == PHASE_VERIFY_TXT) {
                 r = dns_epoch_from_answer(pkt, op->name_text, &rec, found, sizeof(found));
                 if (r < 0 && r != -EBADMSG)
@@ -432,12 +449,15 @@ static void op_on_verify(endpoint_dns_op *op, const ldns_pkt *pkt) {
                 op->phase == PHASE_VERIFY_ADDRESS ? op->address_bytes : NULL, found, sizeof(found));
         if (r < 0 && r != -EBADMSG)
                 return op_fail_errno(op, r, "cannot check the answer of");
-        if (r < 0 && op->phase == PHASE_VERIFY_ADDRESS)
-                return op_finish(op, ENDPOINT_DNS_VERIFY_FAILED, 0, "after the update %s %s is %s, not %s",
-                        op->name_text, op_type_name(op, false), found, op->address);
-        if (r < 0)
-                return op_finish(op, ENDPOINT_DNS_VERIFY_FAILED, 0, "after the update %s still has %s %s",
-                        op->name_text, op_type_name(op, true), found);
+        if (r < 0) {
+                if (op->phase == PHASE_VERIFY_ADDRESS)
+                        snprintf(op->mismatch, sizeof(op->mismatch), "after the update %s %s is %s, not %s",
+                                op->name_text, op_type_name(op, false), found, op->address);
+                else
+                        snprintf(op->mismatch, sizeof(op->mismatch), "after the update %s still has %s %s",
+                                op->name_text, op_type_name(op, true), found);
+                return op_verify_next(op, PHASE_VERIFY_RECHECK);
+        }
         if (op->phase == PHASE_VERIFY_ADDRESS)
                 return op_verify_next(op, PHASE_VERIFY_OTHER);
         op_finish(op, ENDPOINT_DNS_OK, 0, "%s %s %s, epoch %" PRIu64 " (primary %s), verified at %s",

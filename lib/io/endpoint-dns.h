@@ -26,8 +26,9 @@
  *             say the server refused it). Still older: update again from what was read, at most
  *             ENDPOINT_DNS_ROUNDS_MAX times in all.
  *   4. verify query O TXT, N A and N AAAA at the configured server: O must hold exactly our text,
- *             N's RRset of X's family exactly X, N's other family nothing. A newer epoch in O by then:
- *             ENDPOINT_DNS_STALE (superseded); anything else unexpected: ENDPOINT_DNS_VERIFY_FAILED.
+ *             N's RRset of X's family exactly X, N's other family nothing. A newer epoch in O by then
+ *             (also when O is read again after an address that is not X): ENDPOINT_DNS_STALE
+ *             (superseded); anything else unexpected: ENDPOINT_DNS_VERIFY_FAILED.
  *
  * Retransmission is safe: the prerequisite pins the record as it was read, so a duplicate of an
  * applied update always fails its prerequisite and can never apply twice or undo a newer write.

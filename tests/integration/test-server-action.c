@@ -488,11 +488,14 @@ static void test_failover(void) {
         _cleanup_(gtid_list_done) gtid_list pos2 = GTID_LIST_EMPTY;
         _cleanup_free_ char *d1 = NULL, *d2 = NULL;
 
-        /* Replica 2 applies 1 s late: promote must let its SQL thread drain the relay log. */
+        /* Replica 2 applies 3 s late: promote must let its SQL thread drain the relay log. The delay is
+         * measured from the event's whole-second timestamp, so MASTER_DELAY=N holds an event back by
+         * N-1 to N s; 1 s was as little as a few ms and made the 200 ms attempt below succeed on a
+         * loaded machine. */
         REQUIRE(sql_as(2, "sentinel", "STOP SLAVE", NULL).number == 0 &&
-                        sql_as(2, "sentinel", "CHANGE MASTER TO MASTER_DELAY=1", NULL).number == 0 &&
+                        sql_as(2, "sentinel", "CHANGE MASTER TO MASTER_DELAY=3", NULL).number == 0 &&
                         sql_as(2, "sentinel", "START SLAVE", NULL).number == 0,
-                "replica 2: MASTER_DELAY=1");
+                "replica 2: MASTER_DELAY=3");
         app_write(1, "INSERT INTO app.t VALUES (150, 0)");
         received(2, 1);
         RUN(fenced, server_action_fence(
@@ -502,7 +505,7 @@ static void test_failover(void) {
         RUN(o, server_action_promote(sa[2], SERVER_ACTION_SEMI_SYNC, deadline(200 * MSEC), on_action, &o));
         check(o.code == SERVER_ACTION_UNAPPLIED && streq(slave_status(2, "Slave_IO_Running").value, "No") &&
                         streq(slave_status(2, "Slave_SQL_Running").value, "Yes"),
-                "promote 2 with 200 ms for a 1 s SQL delay: unapplied, IO stopped, SQL applying (%s)",
+                "promote 2 with 200 ms for a 3 s SQL delay: unapplied, IO stopped, SQL applying (%s)",
                 o.message);
         RUN(o, server_action_promote(
                        sa[2], SERVER_ACTION_SEMI_SYNC, deadline(5 * USEC_PER_SEC), on_action, &o));

@@ -281,9 +281,12 @@ static const sw_case cases[] = {
         {"errant write in another domain", .latest = {{}, REP("0-1-100,7-9-3"), SYNC, SYNC}, .reason = "OK",
                 .candidate = "db-d", .reasons = "CURRENT_PRIMARY ERRANT_GTID NOT_PROMOTABLE OK",
                 .ranking = "db-d", .b_text = "lacks: 7-9-1..3"},
-        {"lagging one second", .latest = {{}, REP("0-1-100", .sbm = 1), SYNC, SYNC}, .reason = "OK",
+        {"one second, Seconds_Behind_Master's resolution, is caught up",
+                .latest = {{}, REP("0-1-100", .sbm = 1), SYNC, SYNC}, .reason = "OK", .candidate = "db-d",
+                .reasons = "CURRENT_PRIMARY OK NOT_PROMOTABLE OK", .ranking = "db-d db-b"},
+        {"lagging two seconds", .latest = {{}, REP("0-1-100", .sbm = 2), SYNC, SYNC}, .reason = "OK",
                 .candidate = "db-d", .reasons = "CURRENT_PRIMARY LAGGING NOT_PROMOTABLE OK",
-                .ranking = "db-d", .b_text = "lags 1000 ms behind db-a (a switchover needs 0)"},
+                .ranking = "db-d", .b_text = "lags 2000 ms behind db-a (a switchover needs at most 1 s)"},
         {"lag unknown", .latest = {{}, REP("0-1-100", .sbm_null = true), SYNC, SYNC}, .reason = "OK",
                 .candidate = "db-d", .reasons = "CURRENT_PRIMARY LAGGING NOT_PROMOTABLE OK",
                 .ranking = "db-d", .b_text = "lag unknown (Seconds_Behind_Master NULL)"},
@@ -418,7 +421,7 @@ START_TEST(test_cases) {
                                         SWITCHOVER_BIT(SWITCHOVER_REASON_ERRANT_GTID) |
                                         SWITCHOVER_BIT(SWITCHOVER_REASON_LAGGING));
                 if (v->eligible)
-                        ck_assert(v->lag_known && v->lag_ms == 0 && v->behind_known && v->errant_known &&
+                        ck_assert(v->lag_known && v->lag_ms <= 1000 && v->behind_known && v->errant_known &&
                                   v->errant.n == 0);
         }
         if (s->primary != TOPOLOGY_NONE)
@@ -506,7 +509,7 @@ START_TEST(test_json_and_listing) {
         b = json_object_array_get_idx(servers, 1);
         ck_assert_str_eq(json_object_to_json_string_ext(b, JSON_C_TO_STRING_PLAIN),
                 "{\"name\":\"db-b\",\"zone\":\"az-b\",\"priority\":90,\"eligible\":false,\"rank\":null,"
-                "\"reason\":\"LAGGING\",\"text\":\"lags 2000 ms behind db-a (a switchover needs 0)\","
+                "\"reason\":\"LAGGING\",\"text\":\"lags 2000 ms behind db-a (a switchover needs at most 1 s)\","
                 "\"passed\":[\"NOT_PROMOTABLE\",\"UNREACHABLE\",\"NO_BINLOG\",\"NOT_A_REPLICA\","
                 "\"REPLICATION_BROKEN\",\"ERRANT_GTID\"],\"failed\":[\"LAGGING\"],"
                 "\"not_checked\":[\"CURRENT_PRIMARY\",\"NOT_TARGET\"],\"lag_ms\":2000,"
@@ -527,7 +530,7 @@ START_TEST(test_json_and_listing) {
                 "   checks: promotable ok, reachable ok, binlog ok, replica ok, replication ok, errant ok, "
                 "lag ok\n"
                 "-  db-a (az-a, priority 100): CURRENT_PRIMARY: the current primary\n"
-                "-  db-b (az-b, priority 90): LAGGING: lags 2000 ms behind db-a (a switchover needs 0)\n"
+                "-  db-b (az-b, priority 90): LAGGING: lags 2000 ms behind db-a (a switchover needs at most 1 s)\n"
                 "   checks: promotable ok, reachable ok, binlog ok, replica ok, replication ok, errant ok, "
                 "lag "
                 "FAILED\n"
