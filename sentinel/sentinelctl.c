@@ -12,6 +12,7 @@
 #include "macro.h"
 #include "sentinel-build.h"
 #include "status-json.h"
+#include "strutil.h"
 
 #define EXIT_REFUSED 1
 #define EXIT_USAGE 2
@@ -318,8 +319,12 @@ int main(int argc, char **argv) {
                 return EXIT_REFUSED;
         }
         if (!reply->ok) {
-                fprintf(stderr, "sentinelctl: %s: %s (%s)\n", v->name,
-                        reply->error_message[0] ? reply->error_message : "refused", reply->error_code);
+                /* The daemon's texts quote servers' error messages: no control characters reach the terminal. */
+                fprintf(stderr, "sentinelctl: %s: ", v->name);
+                (void) str_fputs_printable(reply->error_message[0] ? reply->error_message : "refused", stderr);
+                fprintf(stderr, " (");
+                (void) str_fputs_printable(reply->error_code, stderr);
+                fprintf(stderr, ")\n");
                 r = EXIT_REFUSED;
         } else if (command == CONTROL_COMMAND_STATUS && !json) {
                 _cleanup_free_ char *table = NULL;
@@ -328,7 +333,7 @@ int main(int argc, char **argv) {
                         fprintf(stderr, "sentinelctl: status: cannot read the daemon's answer: %s\n", strerror(-r));
                         r = EXIT_REFUSED;
                 } else {
-                        fputs(table, stdout);
+                        (void) str_fputs_printable(table, stdout);
                         r = EXIT_SUCCESS;
                 }
         } else {
@@ -338,7 +343,7 @@ int main(int argc, char **argv) {
                 else if (!json && reply->result && json_object_object_get_ex(reply->result, "text", &text) &&
                         json_object_is_type(text, json_type_string)) {
                         const char *t = json_object_get_string(text);
-                        fputs(t, stdout);
+                        (void) str_fputs_printable(t, stdout);
                         if (t[0] && t[strlen(t) - 1] != '\n')
                                 fputc('\n', stdout);
                 } else

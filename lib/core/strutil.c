@@ -106,6 +106,16 @@ bool str_has_control(const char *s) {
         return false;
 }
 
+int str_fputs_printable(const char *s, FILE *f) {
+        for (const char *p = s; *p; p++) {
+                unsigned char c = (unsigned char) *p;
+                int r = (c < 0x20 && c != '\n' && c != '\t') || c == 0x7f ? fprintf(f, "\\x%02x", c) : fputc(c, f);
+                if (r < 0)
+                        return EOF;
+        }
+        return 0;
+}
+
 static bool is_alnum(char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }

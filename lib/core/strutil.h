@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* The edit distance between a and b, ignoring ASCII case: insertions, deletions, substitutions and
  * swaps of two adjacent characters each cost 1 (Damerau-Levenshtein, optimal string alignment).
@@ -28,6 +29,10 @@ bool str_endswith(const char *s, const char *suffix);
 
 /* Whether s contains an ASCII control character (below 0x20, or 0x7f). */
 bool str_has_control(const char *s);
+
+/* Writes s to f for a terminal: newlines and tabs as they are, every other ASCII control character
+ * (an escape sequence from a server's error text, say) as \xNN. Returns what fputs() returns. */
+int str_fputs_printable(const char *s, FILE *f);
 
 /* Whether s is a name fit for paths, URLs and environment values: 1 to 64 of [A-Za-z0-9._-],
  * starting with a letter or a digit. */

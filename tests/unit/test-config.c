@@ -853,6 +853,16 @@ START_TEST(test_strutil) {
         ck_assert_ptr_null(str_closest("timeout_ms", keys));
         ck_assert(str_is_name("az-a") && str_is_name("1") && !str_is_name("-a") && !str_is_name("a b"));
         ck_assert(!str_is_name("") && str_has_control("a\tb") && !str_has_control("a b"));
+        {
+                char *out = NULL;
+                size_t n = 0;
+                FILE *f = open_memstream(&out, &n);
+                ck_assert_ptr_nonnull(f);
+                ck_assert_int_eq(str_fputs_printable("ok\tline\n\x1b[2Jbell\a\x7f\xc3\xa9", f), 0);
+                ck_assert_int_eq(fclose(f), 0);
+                ck_assert_str_eq(out, "ok\tline\n\\x1b[2Jbell\\x07\\x7f\xc3\xa9");
+                free(out);
+        }
         ck_assert(streq(d1, "/etc") && streq(d2, ".") && streq(d3, "/"));
         ck_assert(streq(j1, "/etc/a") && streq(j2, "/abs"));
         ck_assert(str_in_list(keys, "timeout_ms") && !str_in_list(keys, "timeout"));
