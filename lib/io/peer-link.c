@@ -6,85 +6,7 @@
 #include <sys/uio.h>
 #include <time.h>
 
-#include "peer-link.h"
-
-#define LISTEN_BACKLOG    64
-#define ACCEPT_BATCH      16                    /* connections taken per wake-up, for fairness */
-#define ACCEPT_PAUSE_USEC (100 * USEC_PER_MSEC) /* after accept() failed for want of fds or memory */
-#define READ_BATCH        4                     /* reads per wake-up, for fairness */
-#define RBUF_INITIAL      (16 * 1024)
-#define DISCARD_CHUNK     4096
-#define IOV_BATCH         64
-#define TIMER_ACCURACY    USEC_PER_MSEC /* sd-event would allow 250 ms of slack */
-#define KEEPALIVE_IDLE_S  5
-#define KEEPALIVE_INTVL_S 1
-#define KEEPALIVE_CNT     3
-#define USER_TIMEOUT_MS   3000
-
-typedef enum peer_state {
-        PEER_WAITING,    /* backoff timer armed before the next attempt */
-        PEER_CONNECTING, /* connect() in progress, connect timeout armed */
-        PEER_CONNECTED,
-} peer_state;
-
-typedef struct qframe {
-        struct qframe *next;
-        size_t len;
-        uint8_t data[];
-} qframe;
-
-typedef struct peer {
-        peer_link *link;
-        size_t index;
-        char *name;
-        struct sockaddr_storage addr;
-        socklen_t addr_len;
-        peer_state state;
-        int fd;
-        sd_event_source *io, *timer; /* the timer: backoff, connect timeout, or a deferred loss */
-        uint64_t backoff;            /* the next delay before jitter */
-        uint64_t connected_at;
-        int pending_error; /* a write failed outside the loop's callbacks: reported from the timer */
-        qframe *head, *tail;
-        size_t head_off; /* bytes of head already written */
-        peer_link_peer_stats *stats;
-} peer;
-
-typedef struct inbound {
-        peer_link *link;
-        struct inbound *prev, *next;
-        int fd;
-        sd_event_source *io, *timer;
-        struct sockaddr_storage from;
-        uint8_t *rbuf;
-        size_t rlen, rcap;
-        uint64_t last_rx;
-} inbound;
-
-struct peer_link {
-        sd_event *event;
-        size_t max_frame, queue_bytes, queue_frames;
-        uint64_t reconnect_min, reconnect_max, connect_timeout, idle_timeout;
-        unsigned max_inbound;
-        uint64_t rng;
-        peer_link_callbacks cb;
-        void *userdata;
-        int listen_fd;
-        uint16_t listen_port;
-        sd_event_source *listen_io, *pause_timer;
-        size_t n_peers;
-        peer *peers;
-        peer_link_peer_stats *peer_stats;
-        inbound *inbound;
-        peer_link_inbound_stats in_stats;
-};
-
-static uint64_t now_usec(peer_link *l) {
-        uint64_t t = 0;
-
-        (void) sd_event_now(l->event, CLOCK_MONOTONIC, &t);
-        return t;
-}
+#include "peer-link-internal.h"
 
 /* splitmix64: small, good enough for jitter, and reproducible from the seed. */
 static uint64_t rng_next(uint64_t *s) {
@@ -93,12 +15,6 @@ static uint64_t rng_next(uint64_t *s) {
         z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
         z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
         return z ^ (z >> 31);
-}
-
-static void timer_arm(sd_event_source *s, uint64_t usec) {
-        /* Neither call can fail on a valid time source but for a bug; nothing better to do then. */
-        (void) sd_event_source_set_time(s, usec);
-        (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 }
 
 static uint32_t be32_read(const uint8_t *p) {
@@ -123,7 +39,7 @@ int peer_link_frame_peek(const uint8_t *buf, size_t len, size_t max_frame, size_
 }
 
 /* An IP literal to a socket address; no lookup. */
-static int sockaddr_from_hostport(
+int peer_link_sockaddr(
         const hostport *hp, bool allow_port_0, struct sockaddr_storage *ret, socklen_t *ret_len) {
         if (!hp || !hp->host || (hp->port == 0 && !allow_port_0))
                 return -EINVAL;
@@ -152,7 +68,7 @@ static int sockaddr_from_hostport(
 }
 
 /* Best effort: a kernel without one of these still moves frames, only notices death later. */
-static void socket_tune(int fd) {
+void peer_link_socket_tune(int fd) {
         int one = 1, idle = KEEPALIVE_IDLE_S, intvl = KEEPALIVE_INTVL_S, cnt = KEEPALIVE_CNT;
         unsigned user_timeout = USER_TIMEOUT_MS;
 
@@ -298,7 +214,7 @@ static void peer_wait(peer *p) {
         p->backoff = p->backoff >= l->reconnect_max / 2 ? l->reconnect_max : p->backoff * 2;
         delay = delay * (80 + rng_next(&l->rng) % 41) / 100; /* +-20% */
         p->state = PEER_WAITING;
-        timer_arm(p->timer, now_usec(l) + delay);
+        peer_link_timer_arm(p->timer, peer_link_now(l) + delay);
 }
 
 /* An attempt failed before the connection was up: no callback. */
@@ -316,7 +232,7 @@ static void peer_lost(peer *p, int error) {
         peer_close(p);
         p->stats->disconnects++;
         p->stats->last_error = error;
-        if (now_usec(l) - p->connected_at >= l->reconnect_max)
+        if (peer_link_now(l) - p->connected_at >= l->reconnect_max)
                 p->backoff = l->reconnect_min;
         peer_wait(p);
         if (l->cb.on_peer)
@@ -364,7 +280,7 @@ static int peer_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                         return 0;
                 }
                 p->state = PEER_CONNECTED;
-                p->connected_at = now_usec(l);
+                p->connected_at = peer_link_now(l);
                 p->stats->connects++;
                 p->stats->last_error = 0;
                 (void) sd_event_source_set_enabled(p->timer, SD_EVENT_OFF);
@@ -401,7 +317,7 @@ static void peer_connect(peer *p) {
                 peer_failed(p, -errno);
                 return;
         }
-        socket_tune(p->fd);
+        peer_link_socket_tune(p->fd);
         r = sd_event_add_io(l->event, &p->io, p->fd, EPOLLOUT, peer_io, p);
         if (r < 0) {
                 peer_failed(p, r);
@@ -415,7 +331,7 @@ static void peer_connect(peer *p) {
                 return;
         }
         p->state = PEER_CONNECTING;
-        timer_arm(p->timer, now_usec(l) + l->connect_timeout);
+        peer_link_timer_arm(p->timer, peer_link_now(l) + l->connect_timeout);
 }
 
 static int peer_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -449,216 +365,9 @@ static int peer_send(peer *p, const uint8_t *frame, size_t len) {
         r = peer_flush(p);
         if (r < 0) {
                 p->pending_error = r;
-                timer_arm(p->timer, 1); /* long past: fires on the next iteration */
+                peer_link_timer_arm(p->timer, 1); /* long past: fires on the next iteration */
         }
         return 0;
-}
-
-/* ---- inbound ---- */
-
-static void inbound_close(inbound *c) {
-        peer_link *l = c->link;
-
-        if (c->prev)
-                c->prev->next = c->next;
-        else
-                l->inbound = c->next;
-        if (c->next)
-                c->next->prev = c->prev;
-        l->in_stats.current--;
-        sd_event_source_disable_unref(c->io);
-        sd_event_source_disable_unref(c->timer);
-        close(c->fd);
-        free(c->rbuf);
-        free(c);
-}
-
-/* Hands up every complete frame in the buffer and keeps the rest. -EBADMSG/-EMSGSIZE for a bad
- * length, -ENOMEM when the buffer cannot grow to the next frame. */
-static int inbound_process(inbound *c) {
-        peer_link *l = c->link;
-        size_t off = 0, flen = 0;
-        int r;
-
-        for (;;) {
-                r = peer_link_frame_peek(c->rbuf + off, c->rlen - off, l->max_frame, &flen);
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        break;
-                l->in_stats.frames_received++;
-                if (l->cb.on_frame)
-                        l->cb.on_frame(l, c->rbuf + off, flen, (struct sockaddr *) &c->from, l->userdata);
-                off += flen;
-        }
-        if (off > 0) {
-                memmove(c->rbuf, c->rbuf + off, c->rlen - off);
-                c->rlen -= off;
-        }
-        if (flen > c->rcap) {
-                uint8_t *b = realloc(c->rbuf, flen);
-
-                if (!b)
-                        return -ENOMEM;
-                c->rbuf = b;
-                c->rcap = flen;
-        }
-        return 0;
-}
-
-static int inbound_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        inbound *c = userdata;
-        peer_link *l = c->link;
-        int r;
-
-        for (unsigned i = 0; i < READ_BATCH; i++) {
-                ssize_t n = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, MSG_DONTWAIT);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0 && errno == EAGAIN)
-                        return 0;
-                if (n <= 0) {
-                        inbound_close(c); /* EOF or a reset */
-                        return 0;
-                }
-                c->rlen += (size_t) n;
-                c->last_rx = now_usec(l);
-                l->in_stats.bytes_received += (uint64_t) n;
-                r = inbound_process(c);
-                if (r < 0) {
-                        if (r != -ENOMEM)
-                                l->in_stats.oversized++;
-                        inbound_close(c);
-                        return 0;
-                }
-        }
-        return 0;
-}
-
-static int inbound_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        inbound *c = userdata;
-        peer_link *l = c->link;
-        uint64_t deadline = c->last_rx + l->idle_timeout;
-
-        if (usec < deadline) {
-                timer_arm(c->timer, deadline);
-                return 0;
-        }
-        l->in_stats.idle_closed++;
-        inbound_close(c);
-        return 0;
-}
-
-static int inbound_new(peer_link *l, int fd, const struct sockaddr_storage *from) {
-        inbound *c = calloc(1, sizeof(*c));
-        int r;
-
-        if (!c)
-                return -ENOMEM;
-        c->link = l;
-        c->fd = fd;
-        c->from = *from;
-        c->last_rx = now_usec(l);
-        c->rcap = l->max_frame + PEER_LINK_HEADER_SIZE < RBUF_INITIAL ? l->max_frame + PEER_LINK_HEADER_SIZE
-                                                                      : RBUF_INITIAL;
-        c->rbuf = malloc(c->rcap);
-        if (!c->rbuf) {
-                r = -ENOMEM;
-                goto fail;
-        }
-        r = sd_event_add_io(l->event, &c->io, fd, EPOLLIN, inbound_io, c);
-        if (r < 0)
-                goto fail;
-        r = sd_event_add_time(l->event, &c->timer, CLOCK_MONOTONIC, c->last_rx + l->idle_timeout,
-                TIMER_ACCURACY, inbound_timer, c);
-        if (r < 0)
-                goto fail;
-        socket_tune(fd);
-        c->next = l->inbound;
-        if (l->inbound)
-                l->inbound->prev = c;
-        l->inbound = c;
-        l->in_stats.current++;
-        return 0;
-fail:
-        sd_event_source_disable_unref(c->io);
-        free(c->rbuf);
-        free(c);
-        return r;
-}
-
-static int listen_pause_done(sd_event_source *s, uint64_t usec, void *userdata) {
-        peer_link *l = userdata;
-
-        (void) sd_event_source_set_enabled(l->listen_io, SD_EVENT_ON);
-        return 0;
-}
-
-static int listen_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        peer_link *l = userdata;
-
-        for (unsigned i = 0; i < ACCEPT_BATCH; i++) {
-                struct sockaddr_storage sa = {};
-                socklen_t sl = sizeof(sa);
-                int cfd = accept4(fd, (struct sockaddr *) &sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-                if (cfd < 0) {
-                        if (errno == EAGAIN)
-                                return 0;
-                        if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO || errno == EPERM)
-                                continue; /* a connection that failed before we took it */
-                        goto pause;       /* out of fds or memory, or worse: do not spin */
-                }
-                if (l->in_stats.current >= l->max_inbound) {
-                        close(cfd);
-                        l->in_stats.rejected++;
-                        continue;
-                }
-                if (inbound_new(l, cfd, &sa) < 0) {
-                        close(cfd);
-                        goto pause;
-                }
-                l->in_stats.accepted++;
-        }
-        return 0;
-pause:
-        l->in_stats.accept_errors++;
-        (void) sd_event_source_set_enabled(l->listen_io, SD_EVENT_OFF);
-        timer_arm(l->pause_timer, now_usec(l) + ACCEPT_PAUSE_USEC);
-        return 0;
-}
-
-static int listener_start(peer_link *l, const hostport *hp) {
-        struct sockaddr_storage sa;
-        socklen_t sl;
-        int one = 1, r;
-
-        r = sockaddr_from_hostport(hp, true, &sa, &sl);
-        if (r < 0)
-                return r;
-        l->listen_fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
-        if (l->listen_fd < 0)
-                return -errno;
-        if (setsockopt(l->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
-                return -errno;
-        if (bind(l->listen_fd, (struct sockaddr *) &sa, sl) < 0)
-                return -errno;
-        if (listen(l->listen_fd, LISTEN_BACKLOG) < 0)
-                return -errno;
-        sl = sizeof(sa);
-        if (getsockname(l->listen_fd, (struct sockaddr *) &sa, &sl) < 0)
-                return -errno;
-        l->listen_port = ntohs(sa.ss_family == AF_INET ? ((struct sockaddr_in *) &sa)->sin_port
-                                                       : ((struct sockaddr_in6 *) &sa)->sin6_port);
-        r = sd_event_add_io(l->event, &l->listen_io, l->listen_fd, EPOLLIN, listen_io, l);
-        if (r < 0)
-                return r;
-        r = sd_event_add_time(l->event, &l->pause_timer, CLOCK_MONOTONIC, UINT64_MAX, TIMER_ACCURACY,
-                listen_pause_done, l);
-        if (r < 0)
-                return r;
-        return sd_event_source_set_enabled(l->pause_timer, SD_EVENT_OFF);
 }
 
 /* ---- the link ---- */
@@ -709,7 +418,7 @@ int peer_link_new(sd_event *e, const peer_link_params *params, const peer_link_c
                 p->index = i;
                 p->stats = &l->peer_stats[i];
                 p->backoff = l->reconnect_min;
-                r = sockaddr_from_hostport(&params->peers[i].address, false, &p->addr, &p->addr_len);
+                r = peer_link_sockaddr(&params->peers[i].address, false, &p->addr, &p->addr_len);
                 if (r < 0)
                         return r;
                 if (params->peers[i].name) {
@@ -728,7 +437,7 @@ int peer_link_new(sd_event *e, const peer_link_params *params, const peer_link_c
         }
 
         if (params->listen && params->listen->host) {
-                r = listener_start(l, params->listen);
+                r = peer_link_listener_start(l, params->listen);
                 if (r < 0)
                         return r;
         }
@@ -746,7 +455,7 @@ peer_link *peer_link_free(peer_link *l) {
                 free(l->peers[i].name);
         }
         while (l->inbound)
-                inbound_close(l->inbound);
+                peer_link_inbound_close(l->inbound);
         sd_event_source_disable_unref(l->listen_io);
         sd_event_source_disable_unref(l->pause_timer);
         if (l->listen_fd >= 0)
