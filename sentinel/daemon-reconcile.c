@@ -289,7 +289,8 @@ static void on_endpoints_retried(endpoints_op *op, const endpoints_result *res, 
                 if (!o->skipped)
                         daemon_metrics_endpoint(dc, o->type, o->ok);
                 if (o->ok && !o->skipped)
-                        daemon_raise(dc, EVENT_ENDPOINT_UPDATED, epoch, "RETRIED", TOPOLOGY_NONE, primary, NULL,
+                        daemon_raise(dc, EVENT_ENDPOINT_UPDATED, epoch, "RETRIED", TOPOLOGY_NONE, primary,
+                                daemon_endpoint_details(o, true),
                                 "%s endpoint (retried): %s", endpoint_type_to_string(o->type), o->message);
                 else if (!o->ok)
                         log_fields_full(LOG_WARNING,

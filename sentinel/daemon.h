@@ -192,6 +192,12 @@ void daemon_reconcile(daemon_cluster *dc);
  * or a newer epoch exists. */
 void daemon_reconcile_endpoints_failed(daemon_cluster *dc, uint64_t epoch);
 
+/* failover-publish.c: an endpoint's outcome for the details of its endpoint-updated or endpoint-failed
+ * record and page (endpoint, index, duration_ms; retried when a later retry did it); NULL when out of
+ * memory. */
+struct endpoint_outcome;
+json_object *daemon_endpoint_details(const struct endpoint_outcome *o, bool retried);
+
 /* daemon-reconcile.c: frees the reconciliation state (actions in flight cancelled). */
 void daemon_reconcile_free(daemon_cluster *dc);
 

@@ -100,6 +100,19 @@ static void op_start_repoints(failover_op *op) {
         }
 }
 
+json_object *daemon_endpoint_details(const endpoint_outcome *o, bool retried) {
+        json_object *details = json_object_new_object();
+
+        if (!details)
+                return NULL;
+        json_object_object_add(details, "endpoint", json_object_new_string(endpoint_type_to_string(o->type)));
+        json_object_object_add(details, "index", json_object_new_int64((int64_t) o->index));
+        json_object_object_add(details, "duration_ms", json_object_new_int64((int64_t) (o->duration_usec / USEC_PER_MSEC)));
+        if (retried)
+                json_object_object_add(details, "retried", json_object_new_boolean(true));
+        return details;
+}
+
 static void on_endpoints(endpoints_op *e, const endpoints_result *res, void *userdata) {
         failover_op *op = userdata;
         bool stale = res->any_stale, all_ok = res->all_ok;
@@ -107,10 +120,7 @@ static void on_endpoints(endpoints_op *e, const endpoints_result *res, void *use
         /* res lives in the endpoints op: free that only once done with res. */
         for (size_t k = 0; k < res->n; k++) {
                 const endpoint_outcome *o = &res->outcomes[k];
-                json_object *details = json_object_new_object();
-                json_object_object_add(details, "endpoint", json_object_new_string(endpoint_type_to_string(o->type)));
-                json_object_object_add(details, "index", json_object_new_int64((int64_t) o->index));
-                json_object_object_add(details, "duration_ms", json_object_new_int64((int64_t) (o->duration_usec / USEC_PER_MSEC)));
+                json_object *details = daemon_endpoint_details(o, false);
                 if (!o->skipped)
                         daemon_metrics_endpoint(op->dc, o->type, o->ok);
                 if (o->skipped) {

@@ -165,6 +165,16 @@ for rec in open(path).read().split("--- end\n"):
         print(json.dumps(env, sort_keys=True)); sys.exit(0)
 sys.exit(1)' "$MON_HOOKS" "$1" "$2"
 }
+retried_details() {  # the last endpoint-updated record of epoch 2 was a retry and names its endpoint
+  python3 -c '
+import json, sys
+rs = [json.loads(l) for l in open(sys.argv[1])]
+rs = [r for r in rs if r.get("decision") == "endpoint-updated" and r.get("epoch") == 2]
+i = rs[-1].get("inputs") or {} if rs else {}
+ok = rs and rs[-1].get("reason") == "RETRIED" and i.get("endpoint") == "dns" and i.get("retried") is True
+ok or print("    the records:", rs)
+sys.exit(0 if ok else 1)' "$MON_AUDIT"
+}
 # hook_true EVENT EPOCH EXPR: EXPR (Python, over e = hook_env's environment) is true
 hook_true() {
   local env
@@ -375,6 +385,7 @@ echo "    FIGURE: named restarted -> the name answers the newest primary: $((($(
 mon_wait 5 dig_txt_is 2 "$NEWEST"
 check "the epoch record says epoch=2 primary=$NEWEST [$(dig_txt)]" dig_txt_is 2 "$NEWEST"
 check "the audit log has endpoint-updated at epoch 2" mon_wait 5 audit_event endpoint-updated 2
+check "...RETRIED, with the endpoint's details (endpoint dns, retried)" retried_details
 check "the hook got endpoint-updated at epoch 2" mon_wait 5 hook_true endpoint-updated 2 "e['SENTINEL_NEW_PRIMARY'].startswith('$NEWEST ')"
 : >"$W_ACKED"
 w_start --duration-ms 800

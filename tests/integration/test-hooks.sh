@@ -232,6 +232,9 @@ check "pagerduty peer-down: trigger, key .../peer/az-c/az-a" req 'b["event_actio
 hookrun pagerduty '{"event": "endpoint-updated", "message": "dns endpoint (retried): primary.db. -> 10.0.0.2"}'
 check "pagerduty endpoint-updated (retried, no details): resolve, key .../endpoint/dns" \
   req 'b["event_action"] == "resolve" and b["dedup_key"] == "mariadb-sentinel/main/endpoint/dns"'
+hookrun pagerduty '{"event": "endpoint-updated", "message": "vip endpoint (retried): 10.0.0.9 on eth0", "details": {"endpoint": "vip", "index": 1, "duration_ms": 3, "retried": true}}'
+check "pagerduty endpoint-updated (retried, with details): resolve, key .../endpoint/vip" \
+  req 'b["event_action"] == "resolve" and b["dedup_key"] == "mariadb-sentinel/main/endpoint/vip"'
 hookrun pagerduty '{"event": "errant", "epoch": 12, "message": "db-3 has errant transactions 0-3-5", "details": {"server": "db-3"}}'
 check "pagerduty errant (no pair): trigger, key per event and epoch .../errant/db-3/12 ($(reqget 'b["dedup_key"]'))" \
   req 'b["event_action"] == "trigger" and b["dedup_key"] == "mariadb-sentinel/main/errant/db-3/12"'
