@@ -75,7 +75,11 @@ int daemon_server_action_new(daemon_cluster *dc, size_t i, server_action **ret) 
                 .port = c->servers[i].port,
                 .user = c->user,
                 .password = (const char *) c->password.data,
-                .tls = { .ca_file = c->tls.enabled ? c->tls.ca : NULL, .verify_server_cert = c->tls.verify_server_cert },
+                .tls = {.enabled = c->tls.enabled,
+                        .ca_file = c->tls.ca,
+                        .cert_file = c->tls.cert,
+                        .key_file = c->tls.key,
+                        .verify_server_cert = c->tls.verify_server_cert},
         };
         return server_action_new(dc->daemon->event, &p, ret);
 }
@@ -186,6 +190,8 @@ static int daemon_cluster_start(daemon_ctx *d, daemon_cluster *dc, size_t index,
 /* Makes the cluster list of cfg. A cluster whose servers are reached the same way keeps its monitor
  * (statuses, SDOWN clocks, connections); any other gets a new one. */
 static int daemon_clusters_apply(daemon_ctx *d, const config *cfg) {
+        static const char reopened_tls[] = "reload re-opens the database connections, so the TLS "
+                                           "certificate and key files are read again";
         daemon_cluster **next = calloc(cfg->n_clusters, sizeof(*next));
         int r = 0;
 
@@ -197,6 +203,8 @@ static int daemon_clusters_apply(daemon_ctx *d, const config *cfg) {
                         daemon_cluster *old = d->clusters[j];
                         if (old && streq(old->conf->name, conf->name)) {
                                 if (monitor_reconfigure(old->monitor, conf) >= 0) {
+                                        if (conf->tls.enabled)
+                                                log_notice("cluster %s: %s", conf->name, reopened_tls);
                                         old->conf = conf;
                                         daemon_reconcile_free(old); /* in-flight work held the old config */
                                         daemon_fence_reconfigured(old);

@@ -81,6 +81,56 @@ static int read_server(loader *l, config_setting_t *g, void *element) {
         return r < 0 ? r : 0;
 }
 
+/* What the connector can use: PEM (it reads nothing else), and a key it can open without a
+ * passphrase (it has none; OpenSSL would try to ask on a terminal). The first TLS_PEM_READ_MAX bytes
+ * are looked at, enough for any certificate bundle. */
+#define TLS_PEM_READ_MAX (4u << 20)
+
+static int check_pem(loader *l, config_setting_t *g, const char *key, const char *path, bool private_key) {
+        config_setting_t *s = config_setting_get_member(g, key);
+        _cleanup_free_ char *buf = malloc(TLS_PEM_READ_MAX);
+        FILE *f;
+        size_t n;
+        bool encrypted, found;
+
+        if (!buf)
+                return -ENOMEM;
+        f = fopen(path, "re");
+        if (!f) {
+                const char *reason = strerror(errno);
+
+                return loader_fail(l, s,
+                        "%s: cannot read %s: %s; make it readable by the user the sentinel runs as",
+                        loader_where(l, s), path, reason);
+        }
+        n = fread(buf, 1, TLS_PEM_READ_MAX, f);
+        fclose(f);
+        if (!private_key) {
+                if (!memmem(buf, n, "-----BEGIN CERTIFICATE-----", strlen("-----BEGIN CERTIFICATE-----")))
+                        return loader_fail(l, s,
+                                "%s: %s holds no PEM certificate (\"-----BEGIN CERTIFICATE-----\"); "
+                                "give the certificate in PEM form (openssl x509 -in FILE -outform PEM)",
+                                loader_where(l, s), path);
+                return 0;
+        }
+        found = memmem(buf, n, "PRIVATE KEY-----", strlen("PRIVATE KEY-----")) != NULL;
+        encrypted = memmem(buf, n, "-----BEGIN ENCRYPTED PRIVATE KEY-----",
+                            strlen("-----BEGIN ENCRYPTED PRIVATE KEY-----")) ||
+                    memmem(buf, n, "Proc-Type: 4,ENCRYPTED", strlen("Proc-Type: 4,ENCRYPTED"));
+        explicit_bzero(buf, n);
+        if (!found)
+                return loader_fail(l, s,
+                        "%s: %s holds no PEM private key (\"-----BEGIN ... PRIVATE KEY-----\"); "
+                        "give the key of tls.cert in PEM form",
+                        loader_where(l, s), path);
+        if (encrypted)
+                return loader_fail(l, s,
+                        "%s: %s is an encrypted key and the sentinel has no passphrase for it; store it "
+                        "unencrypted with mode 0600 (openssl pkey -in KEY -out NEW-KEY)",
+                        loader_where(l, s), path);
+        return 0;
+}
+
 static int read_tls(loader *l, config_setting_t *cg, tls_conf *t) {
         static const char *const keys[] = {"ca", "cert", "key", "verify_server_cert", NULL};
         config_setting_t *g = NULL;
@@ -106,7 +156,13 @@ static int read_tls(loader *l, config_setting_t *cg, tls_conf *t) {
         if (!t->cert != !t->key)
                 return loader_missing(l, g, t->cert ? "key" : "cert",
                         " (a client certificate needs its key, and a key its certificate)");
-        return 0;
+        if (t->ca)
+                r = check_pem(l, g, "ca", t->ca, false);
+        if (r >= 0 && t->cert)
+                r = check_pem(l, g, "cert", t->cert, false);
+        if (r >= 0 && t->key)
+                r = check_pem(l, g, "key", t->key, true);
+        return r < 0 ? r : 0;
 }
 
 static int read_timings(loader *l, config_setting_t *cg, cluster_conf *cl) {

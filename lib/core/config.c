@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <libconfig.h>
 #include <stdarg.h>
@@ -261,7 +262,7 @@ int loader_get_absolute_path(loader *l, config_setting_t *g, const char *key, bo
 int loader_get_file(loader *l, config_setting_t *g, const char *key, char **ret) {
         _cleanup_free_ char *v = NULL, *p = NULL;
         struct stat st;
-        int r;
+        int r, fd;
 
         r = loader_get_string(l, g, key, false, &v);
         if (r <= 0)
@@ -278,6 +279,17 @@ int loader_get_file(loader *l, config_setting_t *g, const char *key, char **ret)
         if (!S_ISREG(st.st_mode))
                 return loader_fail(l, config_setting_get_member(g, key), "%s: %s is not a regular file",
                         loader_where(l, config_setting_get_member(g, key)), p);
+        /* Read now, by the user the daemon runs as: a file it cannot read is found at load, not at
+         * the first connection. */
+        fd = open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                const char *reason = strerror(errno);
+
+                return loader_fail(l, config_setting_get_member(g, key),
+                        "%s: cannot read %s: %s; make it readable by the user the sentinel runs as",
+                        loader_where(l, config_setting_get_member(g, key)), p, reason);
+        }
+        (void) close(fd);
         *ret = TAKE_PTR(p);
         return 1;
 }

@@ -631,6 +631,17 @@ static int format_cluster(json_object *c, FILE *f) {
                 k++)
                 fprintf(f, "mismatch: %s\n",
                         get_str(json_object_array_get_idx(mismatches, k), "text") ?: "?");
+        /* A TLS failure is the operator's to fix (a file, a CA, the server's certificate), and its
+         * class alone does not say what: its message, one line per server. */
+        for (size_t i = 0;
+                json_object_is_type(servers, json_type_array) && i < json_object_array_length(servers);
+                i++) {
+                json_object *s = json_object_array_get_idx(servers, i);
+                const char *m = get_str(s, "error_message");
+
+                if (streq_ptr(get_str(s, "error"), "tls") && m)
+                        fprintf(f, "tls error: %s: %s\n", get_str(s, "name") ?: "-", m);
+        }
         return 0;
 }
 

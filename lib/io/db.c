@@ -60,9 +60,11 @@ struct db_conn {
         sd_event *event;
         char *host;
         char *user;
-        char *password; /* our one copy; wiped when freed */
-        char *tls_ca;
+        char *password;                    /* our one copy; wiped when freed */
+        bool tls;                          /* TLS required; the files below are read at each connect */
+        char *tls_ca, *tls_cert, *tls_key; /* our copies of the paths; NULL when not set */
         bool tls_verify;
+        bool reconnect; /* the next query opens a new connection (db_conn_reconnect()) */
         uint16_t port;
         uint64_t connect_timeout_usec;
         uint64_t query_timeout_usec;
@@ -226,6 +228,55 @@ _printf_(5, 6) static void db_error_set(
         va_end(ap);
 }
 
+/* Whether a failed connect of a TLS connection is the TLS layer's doing: the connector's own TLS
+ * error, or another client error whose text names TLS, SSL or a certificate (the connector reports
+ * some handshake failures, such as an unreadable key, under other numbers). */
+static bool db_error_is_tls(uint32_t n, const char *m) {
+        return n == CR_SSL_CONNECTION_ERROR ||
+               (m && (strcasestr(m, "SSL") || strcasestr(m, "TLS") || strcasestr(m, "certificate")));
+}
+
+/* One line naming TLS and what we gave the connector, so the operator sees which file to fix:
+ * "TLS: self-signed certificate in certificate chain (tls.ca /etc/ssl/db-ca.pem, verify_server_cert
+ * on)". The connector's text is cut first when it does not fit; the file names are what matters. */
+static void db_error_set_tls(db_conn *c, db_error *e, uint32_t n, const char *m) {
+        static const char *const prefixes[] = {"TLS/SSL error: ", "SSL connection error: "};
+        const struct {
+                const char *key, *path;
+        } used[] = {{"tls.ca", c->tls_ca}, {"tls.cert", c->tls_cert}, {"tls.key", c->tls_key}};
+        char files[DB_ERROR_MESSAGE_MAX / 2 + 64];
+        size_t k = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(prefixes); i++)
+                if (strncmp(m, prefixes[i], strlen(prefixes[i])) == 0 && m[strlen(prefixes[i])])
+                        m += strlen(prefixes[i]);
+        files[0] = '\0';
+        for (size_t i = 0; i < ELEMENTSOF(used); i++)
+                if (used[i].path && k < sizeof(files))
+                        k += (size_t) snprintf(files + k, sizeof(files) - k, "%s%s %s", k ? ", " : "",
+                                used[i].key, used[i].path);
+        if (k >= sizeof(files))
+                k = sizeof(files) - 1;
+        db_error_set(e, PROBE_TLS, n, 0, "TLS: %.*s (%s%sverify_server_cert %s)",
+                (int) (sizeof(e->message) - k - 48), m, files, k ? ", " : "", c->tls_verify ? "on" : "off");
+}
+
+/* Whether the server's greeting came and did not offer TLS. Connector/C 3.3 then refuses to go on
+ * only when it verifies the certificate; without verify_server_cert it logs in in plain text (we
+ * drop such a session at once, see db_connect_done(), and the login itself may fail first, say for
+ * an account that REQUIRES SSL): either way what the operator must know is that TLS is missing. */
+static bool db_server_lacks_tls(db_conn *c) {
+        return c->mysql && c->mysql->server_capabilities != 0 &&
+               !(c->mysql->server_capabilities & CLIENT_SSL);
+}
+
+static void db_error_set_no_tls(db_conn *c, db_error *e) {
+        db_error_set(e, PROBE_TLS, CR_SSL_CONNECTION_ERROR, 0,
+                "TLS: %s port %u does not offer TLS (no ssl_cert/ssl_key on the server?); the sentinel "
+                "does not use a plain-text session when tls is configured",
+                c->resolved.addresses[c->i_address], c->port);
+}
+
 static void db_error_from_mysql(db_conn *c, db_error *e) {
         uint32_t n = c->mysql ? mysql_errno(c->mysql) : 0;
         const char *m = c->mysql ? mysql_error(c->mysql) : NULL;
@@ -237,6 +288,10 @@ static void db_error_from_mysql(db_conn *c, db_error *e) {
                         c->state == DB_STATE_CONNECTING ? "connecting" : "querying");
         else if (n == 0)
                 db_error_set(e, PROBE_PROTOCOL, CR_UNKNOWN_ERROR, 0, "failed without an error");
+        else if (c->tls && c->state == DB_STATE_CONNECTING && db_server_lacks_tls(c))
+                db_error_set_no_tls(c, e);
+        else if (c->tls && c->state == DB_STATE_CONNECTING && db_error_is_tls(n, m))
+                db_error_set_tls(c, e, n, m && *m ? m : "the handshake failed");
         else
                 db_error_set(e, db_error_classify(n, m), n, 0, "%s", m && *m ? m : "unknown error");
         if (c->mysql && !c->timed_out)
@@ -387,7 +442,7 @@ static void db_drop(db_conn *c) {
                 /* An idle plain-TCP session has an empty send buffer, so mysql_close()'s COM_QUIT
                  * cannot block; any other (or a TLS one, whose close may read) is shut first. */
                 fd = mysql_get_socket(c->mysql);
-                if (fd >= 0 && (c->state != DB_STATE_IDLE || c->tls_ca))
+                if (fd >= 0 && (c->state != DB_STATE_IDLE || c->tls))
                         (void) shutdown(fd, SHUT_RDWR);
                 mysql_close(TAKE_PTR(c->mysql));
         }
@@ -537,6 +592,14 @@ static void db_connect_done(db_conn *c) {
                         db_deliver(c);
                 return;
         }
+        /* TLS was asked for and must be there: should the connector have fallen back to plain TCP
+         * (it does when the server offers no TLS and nothing is verified), refuse the session. */
+        if (c->tls && !mysql_get_ssl_cipher(c->mysql)) {
+                db_error_set_no_tls(c, &c->error);
+                db_drop(c);
+                db_deliver(c);
+                return;
+        }
         /* The connector keeps a copy of the password for reconnecting, which we never ask of it. */
         if (c->mysql->passwd)
                 explicit_bzero(c->mysql->passwd, strlen(c->mysql->passwd));
@@ -607,7 +670,7 @@ static void db_connect_address(db_conn *c) {
         unsigned connect_s = (unsigned) (c->connect_timeout_usec / USEC_PER_SEC) + 2;
         unsigned query_s = (unsigned) (c->query_timeout_usec / USEC_PER_SEC) + 2;
         unsigned protocol = MYSQL_PROTOCOL_TCP;
-        my_bool verify = c->tls_verify;
+        my_bool verify = c->tls_verify, enforce = 1;
         MYSQL *m = NULL;
 
         /* The connector's timeouts (whole seconds) are only a backstop behind our deadlines. */
@@ -618,9 +681,14 @@ static void db_connect_address(db_conn *c) {
                 mysql_options(c->mysql, MYSQL_OPT_READ_TIMEOUT, &query_s) != 0 ||
                 mysql_options(c->mysql, MYSQL_OPT_WRITE_TIMEOUT, &query_s) != 0 ||
                 mysql_options(c->mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4") != 0 ||
-                (c->tls_ca &&
-                        (mysql_options(c->mysql, MYSQL_OPT_SSL_CA, c->tls_ca) != 0 ||
-                                mysql_options(c->mysql, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify) != 0))) {
+                (c->tls &&
+                        (mysql_options(c->mysql, MYSQL_OPT_SSL_ENFORCE, &enforce) != 0 ||
+                                mysql_options(c->mysql, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify) != 0 ||
+                                (c->tls_ca && mysql_options(c->mysql, MYSQL_OPT_SSL_CA, c->tls_ca) != 0) ||
+                                (c->tls_cert &&
+                                        mysql_options(c->mysql, MYSQL_OPT_SSL_CERT, c->tls_cert) != 0) ||
+                                (c->tls_key &&
+                                        mysql_options(c->mysql, MYSQL_OPT_SSL_KEY, c->tls_key) != 0)))) {
                 db_fail_internal(c, -ENOMEM, "cannot set up a connection");
                 return;
         }
@@ -635,6 +703,7 @@ static void db_start_connect(db_conn *c) {
         uint64_t now = db_now(c);
 
         c->connected = true;
+        c->reconnect = false;
         c->connect_started_usec = db_clock();
         c->deadline_usec = c->query_deadline_usec;
         if (now + c->connect_timeout_usec < c->deadline_usec)
@@ -659,6 +728,12 @@ static bool db_idle_connection_is_stale(db_conn *c) {
 
 /* ---- public ----------------------------------------------------------------------------------- */
 
+/* *ret = a copy of s, or NULL for NULL. 0 or -ENOMEM. */
+static int db_strdup_null(const char *s, char **ret) {
+        *ret = s ? strdup(s) : NULL;
+        return s && !*ret ? -ENOMEM : 0;
+}
+
 int db_conn_new(sd_event *e, const db_conn_params *p, db_conn **ret) {
         _cleanup_(db_conn_freep) db_conn *c = NULL;
 
@@ -673,12 +748,16 @@ int db_conn_new(sd_event *e, const db_conn_params *p, db_conn **ret) {
         c->port = p->port;
         c->connect_timeout_usec = p->connect_timeout_usec ?: DB_TIMEOUT_DEFAULT_USEC;
         c->query_timeout_usec = p->query_timeout_usec ?: DB_TIMEOUT_DEFAULT_USEC;
-        c->tls_verify = p->tls.verify_server_cert;
+        c->tls = p->tls.enabled;
+        c->tls_verify = p->tls.enabled && p->tls.verify_server_cert;
         c->host = strdup(p->host);
         c->user = strdup(p->user);
         c->password = strdup(p->password ?: "");
-        c->tls_ca = p->tls.ca_file ? strdup(p->tls.ca_file) : NULL;
-        if (!c->host || !c->user || !c->password || (p->tls.ca_file && !c->tls_ca))
+        if (!c->host || !c->user || !c->password)
+                return -ENOMEM;
+        if (c->tls && (db_strdup_null(p->tls.ca_file, &c->tls_ca) < 0 ||
+                              db_strdup_null(p->tls.cert_file, &c->tls_cert) < 0 ||
+                              db_strdup_null(p->tls.key_file, &c->tls_key) < 0))
                 return -ENOMEM;
         *ret = TAKE_PTR(c);
         return 0;
@@ -708,6 +787,8 @@ static db_conn *db_conn_unref(db_conn *c) {
         free(c->host);
         free(c->user);
         free(c->tls_ca);
+        free(c->tls_cert);
+        free(c->tls_key);
         free(c);
         return NULL;
 }
@@ -735,7 +816,7 @@ int db_conn_query(
         c->error = (db_error){};
 
         c->in_query_call = true;
-        if (c->state == DB_STATE_IDLE && db_idle_connection_is_stale(c))
+        if (c->state == DB_STATE_IDLE && (c->reconnect || db_idle_connection_is_stale(c)))
                 db_drop(c);
         if (c->state == DB_STATE_DISCONNECTED)
                 db_start_connect(c);
@@ -761,6 +842,11 @@ int db_conn_close(db_conn *c) {
         c->timed_out = false;
         db_advance(c, mysql_close_start(c->mysql));
         return 0;
+}
+
+void db_conn_reconnect(db_conn *c) {
+        if (c)
+                c->reconnect = true;
 }
 
 bool db_conn_is_busy(const db_conn *c) {

@@ -21,12 +21,19 @@
 
 typedef struct db_conn db_conn;
 
-/* Placeholder for the cluster's `tls` config. Note that the certificate's name is checked against
- * the numeric address the connection goes to (Connector/C 3.3 verifies mysql->host), so a
- * verify_server_cert that names a host name needs a certificate with the IP as subjectAltName. */
+/* The cluster's `tls` config. With enabled, every connection uses TLS and requires it: a server that
+ * does not offer TLS, a failed handshake or certificate check, or an unreadable file fails the
+ * connection with PROBE_TLS (a message starting "TLS: "), never falls back to plain TCP. The files are
+ * read by the connector at each new connection, so replaced files take effect on the next one.
+ * Note that the certificate's name is checked against the numeric address the connection goes to
+ * (Connector/C 3.3 verifies mysql->host), so a verify_server_cert that names a host name needs a
+ * certificate with the IP as subjectAltName. */
 typedef struct db_tls_params {
-        const char *ca_file; /* NULL: plain TCP; set: TLS with this CA */
-        bool verify_server_cert;
+        bool enabled;            /* false: plain TCP, the rest is ignored */
+        const char *ca_file;     /* NULL: no CA of our own (the connector's default trust) */
+        const char *cert_file;   /* the client certificate; NULL: none (then key_file is NULL too) */
+        const char *key_file;    /* its private key */
+        bool verify_server_cert; /* check the server's certificate chain and name */
 } db_tls_params;
 
 typedef struct db_conn_params {
@@ -94,6 +101,10 @@ int db_conn_close(db_conn *c);
 /* Drops the connection and any query at once, without calling the handler; the next query
  * reconnects. Never blocks. */
 void db_conn_abort(db_conn *c);
+
+/* Makes the next query open a new connection (a query running now finishes on the old one), so
+ * that TLS files replaced on disk are read again. Never blocks. NULL-safe. */
+void db_conn_reconnect(db_conn *c);
 
 /* Whether a query or a close is in progress. */
 bool db_conn_is_busy(const db_conn *c);

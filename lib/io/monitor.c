@@ -89,8 +89,11 @@ static int monitor_make_probes(monitor *m, const cluster_conf *conf) {
                         .user = conf->user,
                         .password = (const char *) conf->password.data,
                         .timeout_usec = conf->probe.timeout_ms * USEC_PER_MSEC,
-                        .tls = { .ca_file = conf->tls.enabled ? conf->tls.ca : NULL,
-                                .verify_server_cert = conf->tls.verify_server_cert },
+                        .tls = {.enabled = conf->tls.enabled,
+                                .ca_file = conf->tls.ca,
+                                .cert_file = conf->tls.cert,
+                                .key_file = conf->tls.key,
+                                .verify_server_cert = conf->tls.verify_server_cert},
                 };
                 int r = probe_new(m->event, &p, &m->servers[i].probe);
                 if (r < 0)
@@ -347,6 +350,7 @@ static bool secret_equal(const secret *a, const secret *b) {
 static bool same_probe_targets(const cluster_conf *a, const cluster_conf *b) {
         if (a->n_servers != b->n_servers || !streq(a->user, b->user) || !secret_equal(&a->password, &b->password) ||
                 a->tls.enabled != b->tls.enabled || !streq_ptr(a->tls.ca, b->tls.ca) ||
+                !streq_ptr(a->tls.cert, b->tls.cert) || !streq_ptr(a->tls.key, b->tls.key) ||
                 a->tls.verify_server_cert != b->tls.verify_server_cert ||
                 a->probe.timeout_ms != b->probe.timeout_ms)
                 return false;
@@ -364,6 +368,11 @@ int monitor_reconfigure(monitor *m, const cluster_conf *conf) {
                 return -ESTALE;
         retime = m->conf->probe.interval_ms != conf->probe.interval_ms;
         m->conf = conf;
+        /* The same paths may name new files (a renewed certificate, a rotated key): the connector
+         * reads them only when it connects, so every probe connects afresh at its next round. */
+        if (conf->tls.enabled)
+                for (size_t i = 0; i < m->n_servers; i++)
+                        probe_reconnect(m->servers[i].probe);
         for (size_t i = 0; i < m->n_servers; i++)
                 sdown_reconfigure(&m->servers[i].sdown, conf->probe.down_after_ms * USEC_PER_MSEC,
                         result_timeout_usec(conf));

@@ -63,7 +63,9 @@ bool monitor_first_round_done(const monitor *m);
 
 /* Swaps in a new config for the same cluster. When the servers (names, addresses, credentials, TLS)
  * are unchanged, probes, statuses and SDOWN trackers are kept and the new timings apply from the next
- * round: 0. Otherwise nothing changes and -ESTALE says: make a new monitor. */
+ * round: 0 (with TLS, each probe then opens a new connection at its next round, so certificate and key
+ * files replaced at the same paths are read again). Otherwise nothing changes and -ESTALE says: make
+ * a new monitor. */
 int monitor_reconfigure(monitor *m, const cluster_conf *conf);
 
 /* Sets the primary the sentinel believes in (from the persisted state; NULL: none) and rebuilds. */

@@ -435,6 +435,11 @@ int probe_close(probe *p) {
         return db_conn_close(p->conn);
 }
 
+void probe_reconnect(probe *p) {
+        if (p)
+                db_conn_reconnect(p->conn);
+}
+
 db_conn *probe_get_conn(const probe *p) {
         return p ? p->conn : NULL;
 }

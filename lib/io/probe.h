@@ -74,5 +74,8 @@ bool probe_is_running(const probe *p);
 /* Closes the idle connection gracefully (see db_conn_close()); -EBUSY during a round. */
 int probe_close(probe *p);
 
+/* The next round opens a new connection (see db_conn_reconnect()). */
+void probe_reconnect(probe *p);
+
 /* The probe's connection, e.g. for db_conn_address(). */
 db_conn *probe_get_conn(const probe *p);

@@ -363,6 +363,8 @@ _mdb_write_args() {
 			--rpl-semi-sync-master-wait-point=AFTER_SYNC
 			"--rpl-semi-sync-master-timeout=$MDB_SEMISYNC_TIMEOUT_MS")
 	fi
+	# Opt-in TLS (MDB_TLS_CA, MDB_TLS_CERT, MDB_TLS_KEY: PEM files the test made).
+	[ -z "${MDB_TLS_CA:-}" ] || a+=("--ssl-ca=$MDB_TLS_CA" "--ssl-cert=$MDB_TLS_CERT" "--ssl-key=$MDB_TLS_KEY")
 	extra_all=${_MDB_UP_OPTS:-}
 	extra_i=$(_mdb_get MYSQLD_OPTS_FOR "$i")
 	read -ra more <<<"$extra_all $extra_i"
@@ -599,7 +601,9 @@ mdb_sql_as() {
 	local -a prefix
 	pw=$(mdb_password "$user") || return 1
 	read -ra prefix <<<"$(_mdb_prefix_of "$i")"
-	MYSQL_PWD=$pw "${prefix[@]}" "$MDB_CLIENT" --no-defaults --connect-timeout=10 --protocol=TCP \
+	local -a tls=()
+	[ -z "${MDB_TLS_CA:-}" ] || tls=(--ssl "--ssl-ca=$MDB_TLS_CA")
+	MYSQL_PWD=$pw "${prefix[@]}" "$MDB_CLIENT" --no-defaults --connect-timeout=10 --protocol=TCP "${tls[@]}" \
 		-h "$(_mdb_get HOST "$i")" -P "$(_mdb_get PORT "$i")" -u "$user" -N -B -e "$3"
 }
 
@@ -703,7 +707,7 @@ _mdb_write_env() {
 		printf '# source it, or: mdb_cluster_load DIR\n'
 		for k in DIR N PRIMARY SEMISYNC ADMIN_USER \
 			SENTINEL_USER SENTINEL_PASSWORD_FILE REPL_USER REPL_PASSWORD_FILE \
-			APP_USER APP_PASSWORD_FILE APP_DB; do
+			APP_USER APP_PASSWORD_FILE APP_DB TLS_CA TLS_CERT TLS_KEY; do
 			local v="MDB_$k"
 			printf 'export MDB_%s=%q\n' "$k" "${!v:-}"
 		done
@@ -831,7 +835,15 @@ _mdb_sql_parallel() {
 
 _mdb_cluster_up_inner() {
 	local dir=$MDB_DIR n=$MDB_N i u v host bind prefix sock t0 t_inst t_start pw_s pw_r pw_a setup deadline clients
+	local req='' ssl=''
 	local -a fresh=() fixed=() sqls=()
+	if [ -n "${MDB_TLS_CA:-}" ]; then
+		if [ ! -r "$MDB_TLS_CA" ] || [ ! -r "${MDB_TLS_CERT:-}" ] || [ ! -r "${MDB_TLS_KEY:-}" ]; then
+			_mdb_err "MDB_TLS_CA, MDB_TLS_CERT and MDB_TLS_KEY must all name readable PEM files"
+			return 1
+		fi
+		req=' REQUIRE SSL' ssl=", MASTER_SSL=1, MASTER_SSL_CA='$MDB_TLS_CA'"
+	fi
 	t0=$(_mdb_now_us)
 
 	# Secrets: one random password per account and cluster, mode 0600 files,
@@ -921,9 +933,9 @@ _mdb_cluster_up_inner() {
 	setup="SET SESSION sql_log_bin=0;
 DELETE FROM mysql.proxies_priv WHERE Host NOT IN ('localhost', '%');
 FLUSH PRIVILEGES;
-CREATE USER 'sentinel'@'%' IDENTIFIED BY '$pw_s';
+CREATE USER 'sentinel'@'%' IDENTIFIED BY '$pw_s'$req;
 GRANT $MDB_SENTINEL_PRIVILEGES ON *.* TO 'sentinel'@'%';
-CREATE USER 'repl'@'%' IDENTIFIED BY '$pw_r';
+CREATE USER 'repl'@'%' IDENTIFIED BY '$pw_r'$req;
 GRANT REPLICATION SLAVE ON *.* TO 'repl'@'%';
 CREATE DATABASE app;
 CREATE DATABASE test;
@@ -942,7 +954,7 @@ GRANT $MDB_APP_PRIVILEGES ON test.* TO 'app'@'%';"
 		sqls+=("$i:SET GLOBAL read_only=ON;
 CHANGE MASTER TO MASTER_HOST='$(_mdb_get HOST 1)', MASTER_PORT=$(_mdb_get PORT 1),
   MASTER_USER='repl', MASTER_PASSWORD='$pw_r', MASTER_USE_GTID=slave_pos,
-  MASTER_CONNECT_RETRY=1;
+  MASTER_CONNECT_RETRY=1$ssl;
 START SLAVE;")
 	done
 	if [ "${#sqls[@]}" -gt 0 ]; then

@@ -26,6 +26,9 @@
 #define TSIG_BYTES "tsig-Secret-Bytes-0123456789abcd"
 #define TSIG_B64   "dHNpZy1TZWNyZXQtQnl0ZXMtMDEyMzQ1Njc4OWFiY2Q="
 #define TSIG_FILE  "key \"sentinel-key\" {\n\talgorithm hmac-sha256;\n\tsecret \"" TSIG_B64 "\";\n};\n"
+/* Only their PEM armour is checked at load; the connector reads them. */
+#define FAKE_CERT "subject=CN = test\n-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+#define FAKE_KEY  "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"
 
 static const char *const all_secrets[] = {PW, REPL_PW, PEER_KEY, TSIG_BYTES, TSIG_B64};
 
@@ -69,7 +72,9 @@ static void setup(void) {
         write_file("main.repl-password", REPL_PW "\n", 0600);
         write_file("peer.key", PEER_KEY "\n", 0600);
         write_file("tsig.key", TSIG_FILE, 0600);
-        write_file("db-ca.pem", "not really a CA\n", 0644);
+        write_file("db-ca.pem", FAKE_CERT, 0644);
+        write_file("client.pem", FAKE_CERT, 0644);
+        write_file("client-key.pem", FAKE_KEY, 0600);
 }
 
 static void teardown(void) {
@@ -226,6 +231,14 @@ static const broken_case broken_cases[] = {
         BAD(CX(" tls = { cert = \"db-ca.pem\"; };\n"), 14, "missing required key 'key' in clusters[0].tls"),
         BAD(CX(" tls = { ca = \"no-such-ca.pem\"; };\n"), 14, "tls.ca: cannot access %T/no-such-ca.pem: No such file or directory"),
         BAD(CX(" tls = { ca = \".\"; };\n"), 14, "is not a regular file"),
+        BAD(CX(" tls = { key = \"client-key.pem\"; };\n"), 14, "missing required key 'cert' in clusters[0].tls (a client certificate needs its key"),
+        BAD(CX(" tls = { cert = \"client.pem\"; key = \"gone.pem\"; };\n"), 14, "tls.key: cannot access %T/gone.pem: No such file or directory"),
+        BAD(CX(" tls = { ca = \"der-ca.crt\"; };\n"), 14, "tls.ca: %T/der-ca.crt holds no PEM certificate", .file = "der-ca.crt", .content = "not really a CA\n"),
+        BAD(CX(" tls = { ca = \"db-ca.pem\"; cert = \"client-key.pem\"; key = \"client-key.pem\"; };\n"), 14, "tls.cert: %T/client-key.pem holds no PEM certificate"),
+        BAD(CX(" tls = { cert = \"client.pem\"; key = \"client.pem\"; };\n"), 14, "tls.key: %T/client.pem holds no PEM private key"),
+        BAD(CX(" tls = { cert = \"client.pem\"; key = \"empty.key\"; };\n"), 14, "holds no PEM private key", .file = "empty.key", .content = ""),
+        BAD(CX(" tls = { cert = \"client.pem\"; key = \"enc.key\"; };\n"), 14, "tls.key: %T/enc.key is an encrypted key and the sentinel has no passphrase for it", .file = "enc.key", .content = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n"),
+        BAD(CX(" tls = { cert = \"client.pem\"; key = \"old.key\"; };\n"), 14, "is an encrypted key", .file = "old.key", .content = "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\nMIIB\n-----END RSA PRIVATE KEY-----\n"),
         /* endpoints */
         BAD(EP("type = \"dsn\"; server = \"10.0.0.2\";"), 14, "\"dsn\" is not an endpoint type; did you mean 'dns'?"),
         BAD(EP("type = \"carrier-pigeon\";"), 14, "use dns, vip or exec"),
@@ -526,6 +539,38 @@ START_TEST(test_credentials_precedence) {
         c = load_ok(GOOD);
         ck_assert_str_eq((const char *) c->clusters[0].password.data, PW);
         config_free(c);
+}
+END_TEST
+
+START_TEST(test_tls_files) {
+        config *c;
+
+        /* Every file given: absolute paths next to the config; a group without ca is TLS too. */
+        c = load_ok(CX(" tls = { ca = \"db-ca.pem\"; cert = \"client.pem\"; key = \"client-key.pem\"; "
+                       "verify_server_cert = false; };\n"));
+        ck_assert(c->clusters[0].tls.enabled && !c->clusters[0].tls.verify_server_cert);
+        ck_assert_str_eq(c->clusters[0].tls.ca, tmp_path("db-ca.pem"));
+        ck_assert_str_eq(c->clusters[0].tls.cert, tmp_path("client.pem"));
+        ck_assert_str_eq(c->clusters[0].tls.key, tmp_path("client-key.pem"));
+        config_free(c);
+        c = load_ok(CX(" tls = { };\n"));
+        ck_assert(c->clusters[0].tls.enabled && c->clusters[0].tls.verify_server_cert &&
+                  !c->clusters[0].tls.ca);
+        config_free(c);
+
+        /* A key the daemon's user cannot read is refused at load (root reads any file: not testable). */
+        if (geteuid() != 0) {
+                _cleanup_free_ char *err = NULL;
+
+                write_file("locked.key", FAKE_KEY, 0000);
+                write_file("sentinel.conf", CX(" tls = { cert = \"client.pem\"; key = \"locked.key\"; };\n"),
+                        0644);
+                ck_assert_int_eq(config_load(tmp_path("sentinel.conf"), &c, &err), -EINVAL);
+                ck_assert_ptr_nonnull(strstr(err, "tls.key: cannot read"));
+                ck_assert_ptr_nonnull(
+                        strstr(err, "Permission denied; make it readable by the user the sentinel runs as"));
+                ck_assert_ptr_null(strchr(err, '\n'));
+        }
 }
 END_TEST
 
@@ -886,6 +931,7 @@ static Suite *config_suite(void) {
         tcase_add_test(tc, test_example);
         tcase_add_test(tc, test_summary_has_no_secrets);
         tcase_add_test(tc, test_credentials_precedence);
+        tcase_add_test(tc, test_tls_files);
         tcase_add_test(tc, test_secret_newlines);
         tcase_add_test(tc, test_secret_files);
         tcase_add_test(tc, test_secret_acl);

@@ -476,6 +476,18 @@ static const struct table_case {
                 "maintenance: on\n"
                 "mismatch: r2 has transactions\n"
                 "mismatch: ?\n"},
+        /* a TLS failure: its message on a line of its own; other errors only as a note */
+        {"{\"clusters\":[{\"name\":\"t\",\"servers\":[{\"name\":\"a\",\"role\":\"down\",\"error\":\"tls\","
+         "\"error_message\":\"TLS: certificate verify failed (tls.ca /x.pem)\"},{\"name\":\"b\",\"error\":"
+         "\"refused\",\"error_message\":\"Connection refused\"},{\"name\":\"c\",\"error\":\"tls\"}]}]}",
+                NULL, 0,
+                "CLUSTER t\n"
+                "NAME  ZONE  ROLE  REACHABLE  READ_ONLY  GTID  LAG  NOTES\n"
+                "a     -     down  -          -          -     -    tls\n"
+                "b     -     -     -          -          -     -    refused\n"
+                "c     -     -     -          -          -     -    tls\n"
+                "state: -  epoch: -  leader: none  primary: none  maintenance: -\n"
+                "tls error: a: TLS: certificate verify failed (tls.ca /x.pem)\n"},
         /* two clusters, a sentinel without peers */
         {"{\"sentinel\":{\"name\":\"az-a\",\"peers\":[]},\"clusters\":[{\"name\":\"a\",\"servers\":[]},"
          "{\"name\":\"b\",\"leader\":\"az-a\",\"last_event\":{\"type\":\"sdown\"}}]}",
