@@ -636,7 +636,7 @@ void daemon_peers_free(daemon_ctx *d) {
         }
         free(p->peers);
         if (p->key)
-                memset(p->key, 0, p->key_len);
+                explicit_bzero(p->key, p->key_len); /* memset() before free() may be optimised away */
         free(p->key);
         free(p->self);
         free(p);

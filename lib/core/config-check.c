@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "config-internal.h"
 #include "macro.h"
@@ -44,6 +45,9 @@ hook_class hook_class_from_string(const char *s) {
 
 /* The setting to blame for a rule two keys break together: the first one set, else the group. */
 #define BLAME(a, b, group) ((a) ?: (b) ?: (group))
+
+/* The longest MASTER_PASSWORD MariaDB takes, in characters. */
+#define REPLICATION_PASSWORD_MAX 96
 
 static int read_server(loader *l, config_setting_t *g, void *element) {
         static const char *const keys[] = {"name", "host", "port", "zone", "priority", "promotable", NULL};
@@ -90,6 +94,7 @@ static int check_pem(loader *l, config_setting_t *g, const char *key, const char
         config_setting_t *s = config_setting_get_member(g, key);
         _cleanup_free_ char *buf = malloc(TLS_PEM_READ_MAX);
         FILE *f;
+        struct stat st;
         size_t n;
         bool encrypted, found;
 
@@ -103,6 +108,8 @@ static int check_pem(loader *l, config_setting_t *g, const char *key, const char
                         "%s: cannot read %s: %s; make it readable by the user the sentinel runs as",
                         loader_where(l, s), path, reason);
         }
+        if (fstat(fileno(f), &st) < 0)
+                st.st_mode = 0;
         n = fread(buf, 1, TLS_PEM_READ_MAX, f);
         fclose(f);
         if (!private_key) {
@@ -128,6 +135,12 @@ static int check_pem(loader *l, config_setting_t *g, const char *key, const char
                         "%s: %s is an encrypted key and the sentinel has no passphrase for it; store it "
                         "unencrypted with mode 0600 (openssl pkey -in KEY -out NEW-KEY)",
                         loader_where(l, s), path);
+        /* Like a secret file, but group access stays allowed (Debian's ssl-cert group, 0640). */
+        if (st.st_mode & 0007)
+                return loader_fail(l, s,
+                        "%s: %s is accessible by others (mode %04o); run chmod 0600 (or 0640 for a group "
+                        "the sentinel's user is in)",
+                        loader_where(l, s), path, (unsigned) (st.st_mode & 07777));
         return 0;
 }
 
@@ -577,6 +590,18 @@ int loader_read_cluster(loader *l, config_setting_t *g, void *element) {
                         return loader_fail(l, s,
                                 "%s: %s contains a NUL byte, which a MariaDB password cannot hold",
                                 loader_where(l, s), pw->path);
+        }
+        /* MariaDB refuses a longer MASTER_PASSWORD, and its error quotes the password: refused here,
+         * before any CHANGE MASTER TO could fail at a failover. */
+        size_t chars = 0;
+        for (size_t k = 0; k < cl->replication_password.size; k++)
+                chars += ((const unsigned char *) cl->replication_password.data)[k] >> 6 != 2; /* UTF-8 */
+        if (chars > REPLICATION_PASSWORD_MAX) {
+                config_setting_t *s = config_setting_get_member(g, "replication_password_file");
+                return loader_fail(l, s,
+                        "%s: the password in %s has %zu characters; MariaDB's CHANGE MASTER TO takes at most "
+                        "%d (MASTER_PASSWORD): set a shorter one for the replication user",
+                        loader_where(l, s), cl->replication_password.path, chars, REPLICATION_PASSWORD_MAX);
         }
         return 0;
 }

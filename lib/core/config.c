@@ -295,6 +295,9 @@ int loader_get_file(loader *l, config_setting_t *g, const char *key, char **ret)
 }
 
 /* Reads the secret file a *_file key names into *ret. */
+/* See loader_get_secret(). */
+#define SECRET_NAME_SHOWN_MAX 16
+
 int loader_get_secret(loader *l, config_setting_t *g, const char *key, bool required, secret *ret) {
         _cleanup_free_ char *name = NULL, *path = NULL, *reason = NULL;
         const char *creds = getenv("CREDENTIALS_DIRECTORY");
@@ -311,6 +314,13 @@ int loader_get_secret(loader *l, config_setting_t *g, const char *key, bool requ
         r = secret_read_file(path, ret, &reason);
         if (r == -ENOMEM)
                 return r;
+        /* A long name with no '/' and no '.' that names no file may be the secret itself, written where
+         * its file's name belongs: not echoed into logs. */
+        if (r == -ENOENT && !strchr(name, '/') && !strchr(name, '.') && strlen(name) >= SECRET_NAME_SHOWN_MAX)
+                return loader_fail(l, s,
+                        "%s: no such file (its %zu-character name is not shown: with no '/' or '.' it may be "
+                        "the secret itself; give the name of a file that holds it)",
+                        loader_where(l, s), strlen(name));
         if (r < 0) {
                 bool looked = r == -ENOENT && name[0] != '/' && creds && creds[0];
 

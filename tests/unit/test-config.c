@@ -206,6 +206,10 @@ static const broken_case broken_cases[] = {
         BAD(GOOD, 11, "secret file %T/main.repl-password is a directory", .file = "main.repl-password", .content = NULL, .dir = true),
         BAD(GOOD, 11, "is not a regular file", .file = "main.repl-password", .content = NULL, .fifo = true),
         BAD(GOOD, 10, "contains a NUL byte", .file = "main.password", .content = "ab\0cd", .len = 5),
+        BAD(GOOD, 11, "the password in %T/main.repl-password has 97 characters; MariaDB's CHANGE MASTER TO takes at most 96", .file = "main.repl-password", .content = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+        BAD(GOOD, 11, "has 97 characters", .file = "main.repl-password", .content = "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"), /* é: 2 bytes */
+        BAD(CONF(L_LISTEN, " peer_secret_file = \"sntlSECRETSECRETSECRET42\";\n", L_PEERS, "", L_CNAME, L_SERVERS, ""), 4,
+                "sentinel.peer_secret_file: no such file (its 24-character name is not shown"),
         /* clusters and servers */
         BAD(NX(" name = \"main\"; quorum = 0;\n"), 9, "clusters[0].quorum is 0, below the minimum of 1"),
         BAD(NX(" name = \"main\"; quorum = 4;\n"), 9, "quorum 4 is more than the 3 sentinels (this one and 2 peers)"),
@@ -235,6 +239,8 @@ static const broken_case broken_cases[] = {
         BAD(CX(" tls = { cert = \"client.pem\"; key = \"gone.pem\"; };\n"), 14, "tls.key: cannot access %T/gone.pem: No such file or directory"),
         BAD(CX(" tls = { ca = \"der-ca.crt\"; };\n"), 14, "tls.ca: %T/der-ca.crt holds no PEM certificate", .file = "der-ca.crt", .content = "not really a CA\n"),
         BAD(CX(" tls = { ca = \"db-ca.pem\"; cert = \"client-key.pem\"; key = \"client-key.pem\"; };\n"), 14, "tls.cert: %T/client-key.pem holds no PEM certificate"),
+        BAD(CX(" tls = { cert = \"client.pem\"; key = \"client-key.pem\"; };\n"), 14, "tls.key: %T/client-key.pem is accessible by others (mode 0644); run chmod 0600", .file = "client-key.pem", .content = FAKE_KEY, .mode = 0644),
+        BAD(CX(" tls = { cert = \"client.pem\"; key = \"client-key.pem\"; };\n"), 14, "(mode 0604)", .file = "client-key.pem", .content = FAKE_KEY, .mode = 0604),
         BAD(CX(" tls = { cert = \"client.pem\"; key = \"client.pem\"; };\n"), 14, "tls.key: %T/client.pem holds no PEM private key"),
         BAD(CX(" tls = { cert = \"client.pem\"; key = \"empty.key\"; };\n"), 14, "holds no PEM private key", .file = "empty.key", .content = ""),
         BAD(CX(" tls = { cert = \"client.pem\"; key = \"enc.key\"; };\n"), 14, "tls.key: %T/enc.key is an encrypted key and the sentinel has no passphrase for it", .file = "enc.key", .content = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n"),
