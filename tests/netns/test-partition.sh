@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Partitions, crashes and flapping links between three availability zones (SPEC 1 and 5; issue 5,
-# "Partition tests in network namespaces"). Everything runs in network namespaces this script creates:
+# "Partition tests in network namespaces"). Everything runs in network namespaces this script creates
+# (the setup is tests/netns/az-lib.sh, shared with tests/soak/soak.sh):
 # AZ namespaces a, b, c, each joined by a veth pair to a Linux bridge in a fourth, bridge namespace, on
 # 10.231.0.0/16 (AZ n: the sentinel on 10.231.n.10, mariadbd on 10.231.n.20:3306; named on 10.231.0.1
 # in the bridge namespace). Each AZ runs one real mariadb-sentinel (quorum 2 of 3) and one mariadbd of
@@ -43,347 +44,23 @@
 # PT_SCENARIOS="5" (for example) runs only those scenarios ([7] needs [1]).
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=../integration/lib.sh
-. "$here/../integration/lib.sh"
-# shellcheck source=../harness/mdb-harness.sh
-. "$here/../harness/mdb-harness.sh"
-# shellcheck source=../harness/named-harness.sh
-. "$here/../harness/named-harness.sh"
-
-PEER_SEND=$BUILD_ROOT/tests/peer-send
-CHECKER=$here/partition-checker.py
-
-if [ "$(id -u)" -ne 0 ]; then echo "test-partition.sh: needs root; skipped"; exit 77; fi
-for tool in ip nft named dig tsig-keygen python3; do
-  if ! command -v "$tool" >/dev/null 2>&1 && ! _named_find_bin "$tool" >/dev/null 2>&1; then
-    echo "test-partition.sh: $tool is not installed; skipped"
-    exit 77
-  fi
-done
-for b in "$SENTINEL" "$SENTINELCTL" "$PEER_SEND"; do
-  if [ ! -x "$b" ]; then echo "FAIL: $b is not built"; exit 1; fi
-done
-
-# ---- names and addresses ----
-SFX="$$-$RANDOM"
-NS_BR="pt-br-$SFX"
-declare -A NS=([a]="pt-a-$SFX" [b]="pt-b-$SFX" [c]="pt-c-$SFX")
-declare -A IDX=([a]=1 [b]=2 [c]=3)
-declare -A SPID=([a]='' [b]='' [c]='')
-ZONES=(a b c)
-DB_PORT=3306
-PEER_PORT=26400
-SELF_FENCE_MS=600
-FAILOVER_TIMEOUT_MS=6000
-PT_DIR='' CHECKER_PID='' LOCK_PID='' NETNS_MADE='' PT_FINISHED=''
+# shellcheck disable=SC2034 # read by az-lib.sh
+AZ_NAME=test-partition.sh AZ_NS_PREFIX=pt AZ_NET=10.231
+# shellcheck source=az-lib.sh
+. "$here/az-lib.sh"
+az_require
 T_SUITE=$(date +%s%N)
-
-# now_ms: wall clock in ms since the epoch (the checker's timeline uses the same clock)
-now_ms() { local t=${EPOCHREALTIME//[.,]/}; echo $((t / 1000)); }
-# elapsed_s T0_NS: seconds since T0_NS (date +%s%N) as S.S
-elapsed_s() { local d=$((($(date +%s%N) - $1) / 1000000)); printf '%d.%d' $((d / 1000)) $((d % 1000 / 100)); }
-# sent_addr Z: the sentinel's address in AZ Z; db_addr Z: the server's
-sent_addr() { echo "10.231.${IDX[$1]}.10"; }
-db_addr() { echo "10.231.${IDX[$1]}.20"; }
-# in_ns Z CMD...: CMD in AZ Z's network namespace
-in_ns() { local z=$1; shift; ip netns exec "${NS[$z]}" "$@"; }
-
-# ---- cleanup ----
-
-# pt_show_logs: the tail of each sentinel's log and its audit decisions (on failure)
-pt_show_logs() {
-  local z
-  [ -n "$PT_DIR" ] || return 0
-  for z in "${ZONES[@]}"; do
-    echo "--- s-$z log (tail):"; grep -v ': debug:' "$PT_DIR/s-$z/sentinel.log" 2>/dev/null | tail -n 40 | cut -c1-400 | sed 's/^/    /'
-    echo "--- s-$z audit (decisions):"
-    python3 -c '
-import json, sys
-for l in open(sys.argv[1]):
-    try:
-        r = json.loads(l)
-    except ValueError:
-        continue
-    if r.get("decision") != "hook":
-        print("    %s %s epoch=%s reason=%s" % (r.get("ts"), r.get("decision"), r.get("epoch"), r.get("reason")))' \
-      "$PT_DIR/s-$z/state/audit.jsonl" 2>/dev/null | tail -n 40
-  done
-}
-
-# pt_kill PID: SIGKILL (and SIGCONT, for a stopped one) and reap
-pt_kill() { [ -n "$1" ] || return 0; kill -KILL "$1" 2>/dev/null; kill -CONT "$1" 2>/dev/null; wait "$1" 2>/dev/null; true; }
-
-# pt_exit (EXIT trap): checker, lock client and sentinels by PID, then the servers, named, namespaces
-pt_exit() {
-  local rc=$? z
-  set +e
-  trap - EXIT
-  pt_kill "$CHECKER_PID"; CHECKER_PID=''
-  pt_kill "$LOCK_PID"; LOCK_PID=''
-  for z in "${ZONES[@]}"; do pt_kill "${SPID[$z]}"; SPID[$z]=''; done
-  if [ -z "$PT_FINISHED" ] || [ "$_fails" -gt 0 ]; then
-    pt_show_logs
-    [ "$rc" -ne 0 ] || rc=1
-    mdb_dump_logs 2>&1 | tail -n 60
-  fi
-  [ -z "${PT_KEEP:-}" ] || [ -z "$PT_DIR" ] || cp -a "$PT_DIR" "$PT_KEEP"
-  mdb_teardown_all || { echo "test-partition.sh: mariadbd teardown failed"; rc=1; }
-  named_teardown_all || { echo "test-partition.sh: named teardown failed"; rc=1; }
-  if [ -n "$NETNS_MADE" ]; then
-    for z in "${ZONES[@]}"; do ip netns del "${NS[$z]}" 2>/dev/null; done
-    ip netns del "$NS_BR" 2>/dev/null
-  fi
-  [ -z "$PT_DIR" ] || rm -rf "$PT_DIR"
-  exit "$rc"
-}
-trap pt_exit EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
+LOCK_PID=''
+# shellcheck disable=SC2034 # read by az-lib.sh
+AZ_KEEP=${PT_KEEP:-} AZ_SLAVE_NET_TIMEOUT=${PT_SLAVE_NET_TIMEOUT-2}
+# az_on_exit (az-lib.sh's exit trap): the lock-holding client of [5]
+az_on_exit() { az_kill "$LOCK_PID"; LOCK_PID=''; }
 
 # want N: scenario N is among PT_SCENARIOS (all by default; they always run in the order above)
 want() { [[ " ${PT_SCENARIOS:-8 3 4 6 2 1 7 5} " == *" $1 "* ]]; }
 
-# ---- the network ----
-
-# netns_up: the bridge namespace, the three AZ namespaces with their veths and addresses, an empty
-# nftables table with input and output chains in each AZ; 77 when namespaces cannot be made
-netns_up() {
-  local z n
-  ip netns add "$NS_BR" 2>/dev/null || return 77
-  NETNS_MADE=1
-  ip -n "$NS_BR" link set lo up || return 1
-  ip -n "$NS_BR" link add br0 type bridge || return 1
-  ip -n "$NS_BR" addr add 10.231.0.1/16 dev br0 || return 1
-  ip -n "$NS_BR" link set br0 up || return 1
-  for z in "${ZONES[@]}"; do
-    n=${IDX[$z]}
-    ip netns add "${NS[$z]}" || return 1
-    ip -n "${NS[$z]}" link set lo up || return 1
-    ip -n "${NS[$z]}" link add eth0 type veth peer name "veth-$z" netns "$NS_BR" || return 1
-    # the sentinel's address first: it is the source of every connection leaving the AZ
-    ip -n "${NS[$z]}" addr add "10.231.$n.10/16" dev eth0 || return 1
-    ip -n "${NS[$z]}" addr add "10.231.$n.20/16" dev eth0 || return 1
-    ip -n "${NS[$z]}" link set eth0 up || return 1
-    ip -n "$NS_BR" link set "veth-$z" master br0 up || return 1
-    in_ns "$z" nft -f - <<'NFT' || return 1
-table inet partition {
-  chain input { type filter hook input priority 0; policy accept; }
-  chain output { type filter hook output priority 0; policy accept; }
-}
-NFT
-  done
-}
-
-# nft_isolate Z: drop everything in and out of AZ Z except loopback
-nft_isolate() {
-  in_ns "$1" nft add rule inet partition input iifname != lo drop &&
-    in_ns "$1" nft add rule inet partition output oifname != lo drop
-}
-
-# nft_cut_pair Z OTHER: drop everything between AZ Z and AZ OTHER (rules in Z, both directions)
-nft_cut_pair() {
-  in_ns "$1" nft add rule inet partition input ip saddr "10.231.${IDX[$2]}.0/24" drop &&
-    in_ns "$1" nft add rule inet partition output ip daddr "10.231.${IDX[$2]}.0/24" drop
-}
-
-# nft_cut_local_db Z: drop what AZ Z's own processes (its sentinel) send to its server's port; the
-# other AZs still reach the server, and its replies to them still leave
-nft_cut_local_db() {
-  in_ns "$1" nft add rule inet partition output ip daddr "$(db_addr "$1")" tcp dport "$DB_PORT" drop
-}
-
-# nft_heal Z: remove every rule of AZ Z
-nft_heal() {
-  in_ns "$1" nft flush chain inet partition input && in_ns "$1" nft flush chain inet partition output
-}
-
-# ---- sentinels ----
-
-# write_conf Z: AZ Z's sentinel configuration
-write_conf() {
-  local z=$1 o sep=''
-  mkdir -p "$PT_DIR/s-$z/state" && chmod 0700 "$PT_DIR/s-$z/state"
-  {
-    printf 'sentinel = {\n  name = "s-%s";\n  zone = "zone-%s";\n  listen = "%s:%s";\n' "$z" "$z" "$(sent_addr "$z")" "$PEER_PORT"
-    printf '  control_socket = "%s";\n  state_dir = "%s";\n  peer_secret_file = "%s";\n  peers = (\n' \
-      "$PT_DIR/s-$z/control.sock" "$PT_DIR/s-$z/state" "$PT_DIR/peer.key"
-    for o in "${ZONES[@]}"; do
-      [ "$o" != "$z" ] || continue
-      printf '%s    { name = "s-%s"; zone = "zone-%s"; address = "%s:%s"; }' "$sep" "$o" "$o" "$(sent_addr "$o")" "$PEER_PORT"
-      sep=$',\n'
-    done
-    cat <<CONF
-
-  );
-};
-clusters = (
-  {
-    name = "main";
-    quorum = 2;
-    user = "$MDB_SENTINEL_USER";
-    password_file = "$MDB_SENTINEL_PASSWORD_FILE";
-    replication_user = "$MDB_REPL_USER";
-    replication_password_file = "$MDB_REPL_PASSWORD_FILE";
-    servers = (
-      { name = "db-a"; host = "$(db_addr a)"; port = $DB_PORT; zone = "zone-a"; priority = 100; },
-      { name = "db-b"; host = "$(db_addr b)"; port = $DB_PORT; zone = "zone-b"; priority = 90; },
-      { name = "db-c"; host = "$(db_addr c)"; port = $DB_PORT; zone = "zone-c"; promotable = false; }
-    );
-    probe = { interval_ms = 200; timeout_ms = 200; down_after_ms = 1000; };
-    failover = { auto = true; cooldown_s = 0; timeout_ms = $FAILOVER_TIMEOUT_MS; };
-    fencing = { self_fence_after_ms = $SELF_FENCE_MS; };
-    endpoints = (
-      { type = "dns"; server = "$NAMED_HOST:$NAMED_PORT"; zone = "$NAMED_ZONE"; name = "$DNS_NAME";
-        ttl = 1; tsig_key_file = "$NAMED_KEY_FILE"; }
-    );
-  }
-);
-CONF
-  } >"$PT_DIR/s-$z/sentinel.conf"
-}
-
-# start Z: AZ Z's sentinel, in its namespace (ip netns exec execs it: $! is the sentinel)
-start() {
-  ip netns exec "${NS[$1]}" "$SENTINEL" --config "$PT_DIR/s-$1/sentinel.conf" 2>>"$PT_DIR/s-$1/sentinel.log" &
-  SPID[$1]=$!
-}
-
-# stop Z: SIGTERM (a clean exit lets LeakSanitizer report), SIGKILL after 10 s
-stop() {
-  local p=${SPID[$1]}
-  [ -n "$p" ] || return 0
-  kill -CONT "$p" 2>/dev/null; kill -TERM "$p" 2>/dev/null
-  for _ in $(seq 200); do _mon_alive "$p" || break; sleep 0.05; done
-  kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null
-  SPID[$1]=''
-}
-
-# crash Z: kill -9 AZ Z's sentinel
-crash() { pt_kill "${SPID[$1]}"; SPID[$1]=''; }
-
-# q Z MODE EXPR [LIMIT_MS [T0_NS [NOTE]]]: mon_q (lib.sh) against AZ Z's sentinel
-q() { local z=$1; shift; MON_SOCK=$PT_DIR/s-$z/control.sock MON_PID=${SPID[$z]} mon_q "$@"; }
-
-# views: "primary@epoch" of every running sentinel, distinct, space-separated
-views() {
-  local z
-  for z in "${ZONES[@]}"; do [ -z "${SPID[$z]}" ] || q "$z" get '"%s@%s" % (c.get("primary"), c.get("epoch"))'; done | sort -u | tr '\n' ' '
-}
-
-HEALTHY='c.get("state") == "healthy" and all(p["reachable"] for p in d["sentinel"]["peers"])'
-# healthy PRIMARY [LIMIT_MS]: every sentinel healthy with PRIMARY writable, every peer reachable, one epoch
-healthy() {
-  local z out rc=0
-  for z in "${ZONES[@]}"; do
-    out=$(q "$z" wait "$HEALTHY and c.get('primary') == '$1' and srv['$1']['read_only'] is False" "${2:-15000}" '' \
-      '[c.get("state"), c.get("primary"), c.get("epoch"), srv["'"$1"'"]["read_only"], c.get("state_reasons"), [p["name"] for p in d["sentinel"]["peers"] if not p["reachable"]]]') ||
-      { echo "    s-$z not healthy with $1: $out"; rc=1; }
-  done
-  [ "$rc" -eq 0 ] && [ "$(views | wc -w)" -eq 1 ]
-}
-
-# epoch_of Z: AZ Z's sentinel's epoch of the cluster
-epoch_of() { q "$1" get 'c.get("epoch")'; }
-
-# ---- audit logs ----
-
-# mark: the audit logs' line counts now ("a=N b=N c=N"), to look only at what comes after
-mark() {
-  local z
-  for z in "${ZONES[@]}"; do printf '%s=%s ' "$z" "$(wc -l <"$PT_DIR/s-$z/state/audit.jsonl" 2>/dev/null || echo 0)"; done
-}
-
-# audit MARK runs|decisions [DECISION...]: the records after MARK, over the three audit logs:
-#   runs       every failover-run: "Z EPOCH OLD NEW RESULT REASON"
-#   decisions  every record with one of the DECISIONs: "Z EPOCH REASON CANDIDATE"
-audit() {
-  python3 - "$PT_DIR" "$@" <<'PY'
-import json, signal, sys
-signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-d, mark, what, want = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
-start = dict(x.split("=") for x in mark.split())
-for z in "abc":
-    try:
-        lines = open("%s/s-%s/state/audit.jsonl" % (d, z)).read().splitlines()
-    except OSError:
-        continue
-    for l in lines[int(start.get(z, 0)):]:
-        try:
-            r = json.loads(l)
-        except ValueError:
-            continue
-        inp = r.get("inputs") or {}
-        if what == "runs" and r.get("decision") == "failover-run":
-            run = inp.get("run") or {}
-            print(z, run.get("epoch"), run.get("old_primary"), run.get("new_primary"), run.get("result"), run.get("reason"))
-        elif what == "decisions" and r.get("decision") in want:
-            cand = (inp.get("request") or {}).get("candidate")
-            print(z, r.get("epoch"), r.get("reason"), cand or "-")
-PY
-}
-
-# ok_runs MARK: the successful (ok or degraded) failover-runs after MARK
-ok_runs() { audit "$1" runs | awk '$5 == "ok" || $5 == "degraded"'; }
-
-# ---- the timeline ----
-
-# tl MODE ARGS...: partition-checker.py check over the timeline
-tl() { python3 "$CHECKER" check "$PT_DIR/timeline" "$@"; }
-
-# tl_q MODE ARGS...: tl without its output, for checks and waits
-tl_q() { tl "$@" >/dev/null; }
-
-# tl_show T0 T1: the states the timeline went through, for the record
-tl_show() { echo "    timeline (+ms from the start of the scenario):"; tl show "$@" | tail -n 30; }
-
-# ---- setup ----
-T0_SETUP=$(date +%s%N)
-PT_DIR=$(mktemp -d "${TMPDIR:-/tmp}/partition.XXXXXX") || exit 1
-netns_up; rc=$?
-if [ "$rc" -eq 77 ]; then echo "test-partition.sh: cannot create network namespaces; skipped"; exit 77; fi
-[ "$rc" -eq 0 ] || { echo "FAIL: the namespaces could not be set up"; exit 1; }
-
-for z in "${ZONES[@]}"; do
-  i=${IDX[$z]}
-  export "MDB_PREFIX_FOR_$i=ip netns exec ${NS[$z]}" "MDB_BIND_FOR_$i=$(db_addr "$z")" "MDB_PORT_FOR_$i=$DB_PORT"
-done
-# A replica whose IO thread still says Yes counts against ODOWN (SPEC 5.2). Behind a partition (no RST)
-# that thread says Yes until slave_net_timeout passes without a packet: MariaDB's default of 60 s held
-# off the failover of [2] for about 43 s. 2 s (heartbeats every 1 s) lets the replicas notice within the
-# scenario's time; PT_SLAVE_NET_TIMEOUT='' keeps the server's default.
-opts=()
-[ -z "${PT_SLAVE_NET_TIMEOUT-2}" ] || opts=(--opt "--slave-net-timeout=${PT_SLAVE_NET_TIMEOUT-2}")
-MDB_QUIET=1 mdb_cluster_up 3 --semisync --dir "$PT_DIR/mdb" "${opts[@]}" || { echo "FAIL: the cluster did not come up"; exit 1; }
-NAMED_BIND=10.231.0.1 NAMED_PREFIX="ip netns exec $NS_BR" NAMED_QUIET=1 named_up --dir "$PT_DIR/named" ||
-  { echo "FAIL: named did not start"; exit 1; }
-DNS_NAME=primary.$NAMED_ZONE
-mdb_sql 1 "CREATE TABLE app.t (id INT AUTO_INCREMENT PRIMARY KEY, v INT)" || exit 1
-mdb_wait_replicated || exit 1
-
-write_secret "$PT_DIR" peer.key "the-right-peer-secret-$RANDOM$RANDOM"
-write_secret "$PT_DIR" wrong.key "a-wrong-peer-secret"
-for z in "${ZONES[@]}"; do write_conf "$z"; : >"$PT_DIR/s-$z/sentinel.log"; done
-for z in "${ZONES[@]}"; do start "$z"; done
-
-ip netns exec "$NS_BR" python3 "$CHECKER" sample "$PT_DIR/timeline" \
-  --server "db-a=$MDB_SOCKET_1" --server "db-b=$MDB_SOCKET_2" --server "db-c=$MDB_SOCKET_3" \
-  --dns "$NAMED_HOST:$NAMED_PORT" --name "$DNS_NAME" 2>"$PT_DIR/checker.err" &
-CHECKER_PID=$!
-
-healthy db-a 20000; rc=$?
-check "setup: three sentinels healthy with db-a, every peer reachable, one epoch ($(views))" test "$rc" -eq 0
-# samples N: the timeline has at least N samples
-samples() { [ "$(grep -vc '^#' "$PT_DIR/timeline" 2>/dev/null)" -ge "$1" ]; }
-mon_wait 5 samples 10
-# writable_last_s: db-a writable in every sample of the last second (a sentinel that starts in the
-# primary's zone holds it read-only until it hears a majority: sentinel/daemon-fence.c)
-writable_last_s() { local t; t=$(now_ms); tl_q always db-a 0 $((t - 1000)) "$t"; }
-mon_wait 5 writable_last_s
-check "setup: the checker samples, db-a writable" writable_last_s
-tl_show "$(head -n 2 "$PT_DIR/timeline" | tail -n 1 | cut -d' ' -f1)" "$(now_ms)"
-echo "TIME: setup $(elapsed_s "$T0_SETUP") s"
-[ "$_fails" -eq 0 ] || { finish; exit 1; }
+az_setup partition
+write_secret "$AZ_DIR" wrong.key "a-wrong-peer-secret"
 
 # =============================================================================================
 # [8] a forged and a replayed peer message
@@ -395,17 +72,17 @@ before=$(views)
 # REJ(p): the reject counts s-a's status shows for peer p, as a dict ({} when the status has none)
 REJ='(lambda p: p.get("rejected") if isinstance(p.get("rejected"), dict) else ({"total": p["rejected"]} if isinstance(p.get("rejected"), int) else {}))'
 has_rej=$(q a get 'any("rejected" in p for p in d["sentinel"]["peers"])')
-out=$(in_ns b "$PEER_SEND" --to "$(sent_addr a):$PEER_PORT" --key-file "$PT_DIR/wrong.key" --sender s-b \
-  --boot-time "$(cat "$PT_DIR/s-b/state/boot")" --seq 999999 config main 99 db-c 2>&1)
+out=$(in_ns b "$PEER_SEND" --to "$(sent_addr a):$PEER_PORT" --key-file "$AZ_DIR/wrong.key" --sender s-b \
+  --boot-time "$(cat "$AZ_DIR/s-b/state/boot")" --seq 999999 config main 99 db-c 2>&1)
 check "[8] peer-send: a CONFIG (epoch 99, primary db-c) as s-b, signed with a wrong key ($out)" test $? -eq 0
-out=$(in_ns c "$PEER_SEND" --to "$(sent_addr a):$PEER_PORT" --key-file "$PT_DIR/peer.key" --sender s-c \
-  --boot-time "$(cat "$PT_DIR/s-c/state/boot")" --nonce 0 --seq 1 config main 99 db-c 2>&1)
+out=$(in_ns c "$PEER_SEND" --to "$(sent_addr a):$PEER_PORT" --key-file "$AZ_DIR/peer.key" --sender s-c \
+  --boot-time "$(cat "$AZ_DIR/s-c/state/boot")" --nonce 0 --seq 1 config main 99 db-c 2>&1)
 check "[8] peer-send: the same CONFIG as s-c, validly signed, from an older boot than s-c's real one, seq 1 ($out)" test $? -eq 0
 check "[8] s-a logs the forged frame: rejected ... from s-b ... bad-mac=" \
-  mon_wait 5 grep -qE 'rejected [0-9]+ peer message\(s\) in total from s-b .*bad-mac=' "$PT_DIR/s-a/sentinel.log"
+  mon_wait 5 grep -qE 'rejected [0-9]+ peer message\(s\) in total from s-b .*bad-mac=' "$AZ_DIR/s-a/sentinel.log"
 check "[8] s-a logs the replayed frame: rejected ... from s-c ... stale-boot= or replayed=" \
-  mon_wait 5 grep -qE 'rejected [0-9]+ peer message\(s\) in total from s-c .*(stale-boot|replayed)=' "$PT_DIR/s-a/sentinel.log"
-grep -hE 'rejected [0-9]+ peer message' "$PT_DIR/s-a/sentinel.log" | cut -c1-200 | sed 's/^/    s-a: /'
+  mon_wait 5 grep -qE 'rejected [0-9]+ peer message\(s\) in total from s-c .*(stale-boot|replayed)=' "$AZ_DIR/s-a/sentinel.log"
+grep -hE 'rejected [0-9]+ peer message' "$AZ_DIR/s-a/sentinel.log" | cut -c1-200 | sed 's/^/    s-a: /'
 if [ "$has_rej" = true ]; then
   out=$(q a get "{p['name']: $REJ(p) for p in d['sentinel']['peers']}")
   check "[8] s-a's status counts them under peers[].rejected of s-b and s-c ($out)" \
@@ -620,7 +297,7 @@ if [ -n "$voter" ] && [ -n "$other" ]; then
 import json, sys
 text = open(sys.argv[1]).read()
 doc = json.loads(text[:text.rindex("}") + 1])
-print(" ".join(v["candidate"] for v in doc.get("votes", []) if v["epoch"] == int(sys.argv[2])))' "$PT_DIR/s-$1/state/state.json" "$2"
+print(" ".join(v["candidate"] for v in doc.get("votes", []) if v["epoch"] == int(sys.argv[2])))' "$AZ_DIR/s-$1/state/state.json" "$2"
   }
   check "[7] s-$voter's state.json holds its vote for s-$leader1 in epoch $E1 ($(votes_in "$voter" "$E1"))" \
     test "$(votes_in "$voter" "$E1")" = "s-$leader1"
@@ -630,8 +307,8 @@ print(" ".join(v["candidate"] for v in doc.get("votes", []) if v["epoch"] == int
   start "$voter"
   out=$(q "$voter" wait "c.get('primary') == 'db-$NZ' and c.get('epoch') == $E1" 10000 '' '[c.get("primary"), c.get("epoch")]')
   check "[7] s-$voter restarted after kill -9: primary db-$NZ, epoch $E1 ($out ms)" test $? -eq 0
-  out=$(in_ns "$other" "$PEER_SEND" --to "$(sent_addr "$voter"):$PEER_PORT" --key-file "$PT_DIR/peer.key" --sender "s-$other" \
-    --boot-time "$(cat "$PT_DIR/s-$other/state/boot")" --nonce 0 --seq 1 vote-request main "$E1" "$OLD1" 2>&1)
+  out=$(in_ns "$other" "$PEER_SEND" --to "$(sent_addr "$voter"):$PEER_PORT" --key-file "$AZ_DIR/peer.key" --sender "s-$other" \
+    --boot-time "$(cat "$AZ_DIR/s-$other/state/boot")" --nonce 0 --seq 1 vote-request main "$E1" "$OLD1" 2>&1)
   check "[7] peer-send: a vote request for epoch $E1 from s-$other to s-$voter ($out)" test $? -eq 0
   # denied_again: the voter audited vote-denied ALREADY_VOTED in epoch E1 since the mark
   denied_again() { audit "$m" decisions vote-denied | awk -v z="$voter" -v e="$E1" '$1 == z && $2 == e && $3 == "ALREADY_VOTED"' | grep -q .; }
@@ -641,7 +318,7 @@ print(" ".join(v["candidate"] for v in doc.get("votes", []) if v["epoch"] == int
   check "[7] no vote granted by s-$voter since its restart" test -z "$(audit "$m" decisions vote-granted | grep "^$voter ")"
   check "[7] s-$voter's state.json still holds exactly its one vote in epoch $E1, for s-$leader1 ($(votes_in "$voter" "$E1"))" \
     test "$(votes_in "$voter" "$E1")" = "s-$leader1"
-  grep -h 'vote request from' "$PT_DIR/s-$voter/sentinel.log" | tail -n 1 | cut -c1-240 | sed "s/^/    s-$voter: /"
+  grep -h 'vote request from' "$AZ_DIR/s-$voter/sentinel.log" | tail -n 1 | cut -c1-240 | sed "s/^/    s-$voter: /"
   kill -CONT "${SPID[$other]}"
 fi
 healthy "db-$NZ" 15000; rc=$?
@@ -660,12 +337,12 @@ case "$P" in db-a) PZ=a CZ=b ;; *) PZ=b CZ=a ;; esac
 C=db-$CZ PI=${IDX[$PZ]} CI=${IDX[$CZ]}
 echo "# [5] the leader killed between fence and promote (primary $P, candidate $C)"
 # hold LOCK TABLES app.t WRITE on the candidate in a session kept open; lock.out gets its connection id
-: >"$PT_DIR/lock.out"
+: >"$AZ_DIR/lock.out"
 printf "SELECT CONNECTION_ID();\nLOCK TABLES app.t WRITE;\nSELECT 'locked';\nSELECT SLEEP(300);\n" |
-  "$MDB_CLIENT" --no-defaults -S "$(_mdb_get SOCKET "$CI")" -u "$MDB_ADMIN_USER" -N -B --unbuffered >"$PT_DIR/lock.out" 2>&1 &
+  "$MDB_CLIENT" --no-defaults -S "$(_mdb_get SOCKET "$CI")" -u "$MDB_ADMIN_USER" -N -B --unbuffered >"$AZ_DIR/lock.out" 2>&1 &
 LOCK_PID=$!
-check "[5] $C: LOCK TABLES app.t WRITE held" mon_wait 10 grep -qx locked "$PT_DIR/lock.out"
-lock_id=$(head -n 1 "$PT_DIR/lock.out")
+check "[5] $C: LOCK TABLES app.t WRITE held" mon_wait 10 grep -qx locked "$AZ_DIR/lock.out"
+lock_id=$(head -n 1 "$AZ_DIR/lock.out")
 mdb_sql "$PI" "INSERT INTO app.t (v) VALUES (1); INSERT INTO app.t (v) VALUES (2); INSERT INTO app.t (v) VALUES (3)" || exit 1
 pos=$(mdb_sql "$PI" "SELECT @@gtid_binlog_pos")
 mon_wait 5 eval '[ "$(mdb_slave_field "$CI" Gtid_IO_Pos)" = "$pos" ]'
@@ -682,13 +359,13 @@ eL=$(audit "$m" decisions failover-start | awk 'NR == 1 {print $2}')
 check "[5] a leader started the failover (s-${leader:-none}, epoch ${eL:-none})" test -n "$leader"
 if [ -n "$leader" ]; then
   check "[5] s-$leader fenced and selected $C, now in catch-up" \
-    mon_wait 5 grep -q "epoch=$eL: failover select: promoting $C" "$PT_DIR/s-$leader/sentinel.log"
+    mon_wait 5 grep -q "epoch=$eL: failover select: promoting $C" "$AZ_DIR/s-$leader/sentinel.log"
   ro=$(mdb_var "$CI" read_only)
   crash "$leader"
   t_kill=$(now_ms)
   check "[5] s-$leader killed -9 before the promotion ($C still read-only: $ro)" test "$ro" = 1
   mdb_sql "$CI" "KILL $lock_id" >/dev/null 2>&1
-  pt_kill "$LOCK_PID"; LOCK_PID=''
+  az_kill "$LOCK_PID"; LOCK_PID=''
   check "[5] the lock released: $C applies the rows" mon_wait 10 eval '[ "$(mdb_var "$CI" gtid_slave_pos)" = "$pos" ]'
   # both survivors within one deadline: twice the run's budget (a voter waits one before trying) + 10 s
   deadline=$(($(now_ms) + FAILOVER_TIMEOUT_MS * 2 + 10000))
@@ -741,9 +418,9 @@ fi # [5]
 # ---- the end ----
 for z in "${ZONES[@]}"; do stop "$z"; done
 for z in "${ZONES[@]}"; do
-  check "s-$z has no sanitizer report" bash -c "! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$PT_DIR/s-$z/sentinel.log'"
+  check "s-$z has no sanitizer report" bash -c "! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$AZ_DIR/s-$z/sentinel.log'"
 done
-check "the checker ran throughout ($(wc -l <"$PT_DIR/timeline") samples)" eval '[ ! -s "$PT_DIR/checker.err" ] && _mon_alive "$CHECKER_PID"'
+check "the checker ran throughout ($(wc -l <"$AZ_DIR/timeline") samples)" eval '[ ! -s "$AZ_DIR/checker.err" ] && _mon_alive "$CHECKER_PID"'
 echo "TIME: the whole suite $(elapsed_s "$T_SUITE") s"
-PT_FINISHED=1
+AZ_FINISHED=1
 finish
