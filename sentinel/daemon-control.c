@@ -46,6 +46,10 @@ int daemon_status_json(daemon_ctx *d, const char *only, json_object **ret) {
                         dc->has_last_event ? &dc->last_event : NULL, &cj);
                 if (r < 0)
                         goto fail;
+                /* epoch is the current one (the highest voted in or known); the primary's is this: */
+                uint64_t config_epoch = 0;
+                (void) state_get_cluster_primary(d->state, dc->conf->name, NULL, &config_epoch);
+                json_object_object_add(cj, "config_epoch", json_object_new_uint64(config_epoch));
                 json_object_array_add(clusters, cj);
         }
         *ret = doc;

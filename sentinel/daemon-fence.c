@@ -13,9 +13,14 @@
  *    it knows that primary from a committed configuration (not one written ahead of a promotion),
  *    its own latest probe of it succeeded, and it has not voted in this cluster's elections beyond
  *    that configuration's epoch within the last 2 x failover.timeout_ms (sentinel.pml: epoch ==
- *    cfg_e). The expiry is this file's addition to the model: an election that a sentinel voted in
- *    and that never produced a configuration would otherwise stop it confirming forever, and the
- *    primary would stay fenced. It assumes a leader's run ends within failover.timeout_ms (the
+ *    cfg_e), unless the candidate it voted for has since said (its OPINION's settled_epoch, see
+ *    daemon_cluster_settled_epoch()) that it will never lead a run in that epoch: an election lost or
+ *    given up ends the suspension at the candidate's next OPINION (sentinel.pml does not model this: it
+ *    rests on the candidate's word, which daemon_cluster_settled_epoch() never takes back: no election,
+ *    run or pending promotion of its own at or below it, and elections only go above the current
+ *    epoch). The expiry is this file's addition
+ *    to the model: an election that a sentinel voted in and that never produced a configuration would
+ *    otherwise stop it confirming forever, and the primary would stay fenced. It assumes a leader's run ends within failover.timeout_ms (the
  *    engine's deadlines); the model, which lets a leader promote at any later time, does not check
  *    that part. A restarted sentinel does not know when it voted: it counts its last vote as just
  *    now when that vote's epoch is above the configuration's.
@@ -161,9 +166,14 @@ static size_t known_primary(daemon_cluster *dc, uint64_t *ret_epoch) {
 /* Whether our vote in this cluster's elections still suspends our confirmations (see the top). */
 static bool vote_suspends(daemon_cluster *dc, uint64_t config_epoch) {
         struct self_fence *f = fence_of(dc);
+        const char *candidate = NULL;
         if (!f || f->voted_epoch <= config_epoch)
                 return false;
-        return now_usec(dc->daemon) - f->voted_usec < 2 * dc->conf->failover.timeout_ms * USEC_PER_MSEC;
+        if (now_usec(dc->daemon) - f->voted_usec >= 2 * dc->conf->failover.timeout_ms * USEC_PER_MSEC)
+                return false;
+        /* Its candidate said it will never lead a run in that epoch (lost, or gave up): nothing to wait for. */
+        return state_vote_for(dc->daemon->state, f->voted_epoch, &candidate) <= 0 ||
+               !daemon_vote_settled(dc, f->voted_epoch, candidate);
 }
 
 bool daemon_cluster_confirms(daemon_cluster *dc) {

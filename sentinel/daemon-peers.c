@@ -134,6 +134,7 @@ static void send_opinion(daemon_peers *p, size_t to, uint64_t ping) {
                         .pending = state_get_cluster_pending(d->state, dc->conf->name),
                         .confirms = daemon_cluster_confirms(dc),
                         .self_fenced = daemon_fence_holds(dc),
+                        .settled_epoch = daemon_cluster_settled_epoch(dc),
                 };
                 if (primary && monitor_last_good_primary(dc->monitor, &ok_usec) != TOPOLOGY_NONE &&
                         ok_usec > 0 && ok_usec <= now)
@@ -284,6 +285,15 @@ void daemon_peers_opinions(daemon_cluster *dc, quorum_opinion *ret, size_t *ret_
         *ret_n = n;
 }
 
+const peer_opinion_cluster *daemon_peers_opinion_of(const daemon_ctx *d, const char *sentinel, const char *cluster) {
+        const daemon_peers *p = d->peers;
+
+        for (size_t i = 0; p && sentinel && i < p->n_peers; i++)
+                if (p->peers[i].opinion_usec != 0 && streq(p->peers[i].name, sentinel))
+                        return peer_opinion_find(&p->peers[i].opinion, cluster);
+        return NULL;
+}
+
 size_t daemon_peers_count(const daemon_ctx *d) {
         return d->peers ? d->peers->n_peers : 0;
 }
@@ -331,6 +341,7 @@ static void on_message(daemon_peers *p, size_t from, peer_msg *m) {
                 dp->zone = TAKE_PTR(h.zone);
                 dp->epoch = h.epoch;
                 peer_hello_done(&h);
+                daemon_epoch_seen(p->d, dp->name, dp->epoch);
                 break;
         }
         case PEER_MSG_OPINION: {

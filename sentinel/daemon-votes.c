@@ -217,3 +217,51 @@ void adopt_config(
         dc->odown = false;
         daemon_cluster_changed(dc);
 }
+
+uint64_t daemon_cluster_settled_epoch(const daemon_cluster *dc) {
+        const state *s = dc->daemon->state;
+        uint64_t settled = state_get_epoch(s), e = dc->op ? failover_op_get_epoch(dc->op) : 0, config_epoch = 0;
+
+        /* An election or run of ours (an op that has not elected yet will go above the current epoch). */
+        if (e > 0 && e - 1 < settled)
+                settled = e - 1;
+        /* A promotion of ours written ahead and not committed: it may be resumed in its epoch. */
+        if (state_get_cluster_pending(s, dc->conf->name) &&
+                state_get_cluster_primary(s, dc->conf->name, NULL, &config_epoch) > 0 && config_epoch > 0 &&
+                config_epoch - 1 < settled)
+                settled = config_epoch - 1;
+        return settled;
+}
+
+bool daemon_vote_settled(const daemon_cluster *dc, uint64_t epoch, const char *candidate) {
+        const peer_opinion_cluster *o;
+
+        if (!candidate)
+                return false;
+        if (streq(candidate, dc->daemon->config->sentinel.name))
+                return daemon_cluster_settled_epoch(dc) >= epoch;
+        o = daemon_peers_opinion_of(dc->daemon, candidate, dc->conf->name);
+        return o && o->settled_epoch >= epoch;
+}
+
+void daemon_epoch_seen(daemon_ctx *d, const char *peer, uint64_t epoch) {
+        uint64_t was = state_get_epoch(d->state);
+        int r;
+
+        if (epoch <= was)
+                return;
+        r = state_set_epoch(d->state, epoch);
+        if (r > 0)
+                r = state_save(d->config->sentinel.state_dir, d->state);
+        if (r < 0) {
+                log_fields_full(LOG_ERR, &(log_fields){.event = _EVENT_INVALID, .reason = "STATE_SAVE"},
+                        "cannot raise the current epoch to %" PRIu64 " (known by %s): %s", epoch, peer,
+                        state_strerror(r));
+                return;
+        }
+        /* No vote and no configuration come with it: an election of that epoch may have ended with none
+         * (lost, or given up because the primary answered again). Our next election goes above it. */
+        log_fields_full(LOG_INFO, &(log_fields){.has_epoch = true, .epoch = epoch, .event = _EVENT_INVALID, .reason = "PEER_EPOCH"},
+                "current epoch %" PRIu64 " -> %" PRIu64 ", the highest %s knows (no vote or configuration came with it)",
+                was, epoch, peer);
+}

@@ -39,6 +39,8 @@ typedef struct daemon_cluster {
         failover_reason refused_reason;
         uint64_t last_failover_usec; /* CLOCK_MONOTONIC of the last promotion in this boot; 0 */
         uint64_t retry_after_usec;   /* an automatic run failed: no new one before this (monotonic) */
+        uint64_t answered_usec;      /* a run of ours was aborted because the primary answered then: it
+                                      * cannot be SDOWN before down_after_ms more (monotonic; 0: none) */
         uint64_t op_ended_usec;      /* when the last run ended: older probes describe the cluster before it */
         uint64_t quiet_until_usec;   /* COOLDOWN refusals before this are expected, not paged: another
                                       * sentinel leads (we voted for it, adopted its configuration), or
@@ -247,6 +249,24 @@ size_t daemon_peers_reachable(const daemon_ctx *d);
 
 /* daemon-peers.c: fills reachable, last_seen and zone of the status peers (initialised from the config). */
 void daemon_peers_status(const daemon_ctx *d, status_peer *peers, size_t n);
+
+/* daemon-peers.c: the latest OPINION of the peer named sentinel about cluster; NULL when none. */
+const peer_opinion_cluster *daemon_peers_opinion_of(const daemon_ctx *d, const char *sentinel, const char *cluster);
+
+/* daemon-votes.c: the highest epoch in which this sentinel will never lead a run of dc: its current
+ * epoch, or below an election or run of its own, or a configuration of its own written ahead of a
+ * promotion. Never decreases; sent in OPINIONs as settled_epoch. */
+uint64_t daemon_cluster_settled_epoch(const daemon_cluster *dc);
+
+/* daemon-votes.c: whether candidate (this sentinel or a peer) will never lead a run of dc in epoch, as
+ * far as it said (its settled_epoch): a vote for it there no longer stands for a run that may be going
+ * on, so it neither suspends confirmations (self-fencing) nor makes this sentinel BUSY. */
+bool daemon_vote_settled(const daemon_cluster *dc, uint64_t epoch, const char *candidate);
+
+/* daemon-votes.c: a peer's HELLO said it knows epoch: a higher one than ours becomes our current epoch
+ * (persisted, logged), so that after an election that produced no configuration every sentinel
+ * still shows one epoch and the next election goes above it. */
+void daemon_epoch_seen(daemon_ctx *d, const char *peer, uint64_t epoch);
 
 /* daemon-peers.c: the peers' latest opinions about dc (ret has room for daemon_peers_count()). */
 void daemon_peers_opinions(daemon_cluster *dc, quorum_opinion *ret, size_t *ret_n);

@@ -50,6 +50,14 @@ static void op_release(failover_op *op) {
                 (op->run->result == FAILOVER_RESULT_FAILED || op->run->result == FAILOVER_RESULT_ABORTED) &&
                 op->run->reason != FAILOVER_REASON_PRIMARY_RETURNED)
                 dc->retry_after_usec = op_now(op) + op->run->timeout_usec;
+        /* The primary answered just now: it is not SDOWN again before a whole down_after_ms without an
+         * answer, whatever this sentinel's SDOWN state still says until its next probe. An election
+         * started on that stale state (the soak saw one 7 ms after such an abort) leaves an epoch
+         * without a configuration behind (failover-trigger.c waits, silently). */
+        if (op->kind == FAILOVER_OP_FAILOVER && op->run->reason == FAILOVER_REASON_PRIMARY_RETURNED) {
+                dc->answered_usec = op_now(op);
+                dc->odown = false;
+        }
         /* A lost election is retried after a randomised delay, so that two candidates do not collide again. */
         if (op->kind == FAILOVER_OP_FAILOVER && !op->run->manual && op->run->failed_phase == FAILOVER_PHASE_ELECT &&
                 dc->daemon->config->sentinel.n_peers > 0) {

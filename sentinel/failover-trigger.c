@@ -201,6 +201,15 @@ static void evaluate_down(daemon_cluster *dc, size_t primary) {
         decision x = {};
         int r;
 
+        /* A run of ours ended because the primary answered (PRIMARY_RETURNED): our SDOWN may still be
+         * the old one until the next probe; the primary cannot really be SDOWN again before a whole
+         * down_after_ms has passed since that answer. Nothing to decide, log or page before then. */
+        if (dc->answered_usec != 0) {
+                if (loop_now(dc) - dc->answered_usec < c->probe.down_after_ms * USEC_PER_MSEC)
+                        return;
+                dc->answered_usec = 0;
+        }
+
         if (!dc->odown && config_n_sentinels(dc->daemon->config) == 1 && c->quorum <= 1) {
                 dc->odown = true;
                 daemon_raise(dc, EVENT_ODOWN, epoch, NULL, primary, TOPOLOGY_NONE, NULL,
@@ -403,6 +412,9 @@ bool daemon_cluster_election_pending(const daemon_cluster *dc, uint64_t *ret_epo
                 return false;
         (void) state_get_cluster_primary(d->state, dc->conf->name, NULL, &config_epoch);
         if (vote_epoch <= config_epoch)
+                return false;
+        /* Its candidate said it will never lead a run in that epoch (its election lost or given up). */
+        if (daemon_vote_settled(dc, vote_epoch, cand))
                 return false;
         if (ret_epoch)
                 *ret_epoch = vote_epoch;

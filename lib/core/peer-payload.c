@@ -20,11 +20,14 @@ typedef struct field {
         const char *key;
         field_kind kind;
         bool nullable; /* strings: NULL is null; u64: PEER_MS_NEVER is null */
+        bool optional; /* may be missing (a field added later: an older sender leaves it out): zero then */
         size_t offset;
 } field;
 
 #define F(type, member, k, n)                                                                               \
         { .key = #member, .kind = (k), .nullable = (n), .offset = offsetof(type, member) }
+#define F_OPTIONAL(type, member, k)                                                                         \
+        { .key = #member, .kind = (k), .optional = true, .offset = offsetof(type, member) }
 
 static const field hello_fields[] = {
         F(peer_hello, zone, FIELD_NAME, false),
@@ -43,6 +46,7 @@ static const field opinion_cluster_fields[] = {
         F(peer_opinion_cluster, pending, FIELD_BOOL, false),
         F(peer_opinion_cluster, confirms, FIELD_BOOL, false),
         F(peer_opinion_cluster, self_fenced, FIELD_BOOL, false),
+        F_OPTIONAL(peer_opinion_cluster, settled_epoch, FIELD_U64),
         {},
 };
 
@@ -177,6 +181,8 @@ static int fields_parse(json_object *o, const field *fields, void *ret) {
                 json_object *v;
 
                 if (!json_object_object_get_ex(o, f->key, &v)) {
+                        if (f->optional)
+                                continue;
                         r = -EINVAL;
                         break;
                 }

@@ -5,7 +5,7 @@
  *   OPINION       {"ping":U, "pong":U|null,
  *                  "clusters":[{"name":S, "primary":S|null, "sdown":B, "last_ok_ms_ago":U|null,
  *                               "evidence":U, "config_epoch":U, "pending":B, "confirms":B,
- *                               "self_fenced":B}, ...]}
+ *                               "self_fenced":B, "settled_epoch":U (optional)}, ...]}
  *   VOTE_REQUEST  {"cluster":S, "epoch":U, "primary":S, "kind":K}
  *   VOTE_REPLY    {"cluster":S, "epoch":U, "granted":B, "voted_for":S|null, "reason":T}
  *   CONFIG        {"cluster":S, "epoch":U, "primary":S}
@@ -14,8 +14,8 @@
  * S: a name, 1..PEER_STRING_MAX bytes without control characters (voted_for: a sentinel name, see
  * peer_name_is_valid()); T: the same but may be empty; U: a JSON integer 0..PEER_U64_MAX (json-c
  * reads any larger number as UINT64_MAX, so that value is refused); B: true or false; K: "failover",
- * "switchover" or "forced" (PEER_VOTE_KIND_*). Every key
- * shown is required, also those that may be null; a missing key, a wrong type, a value out of
+ * "switchover" or "forced" (PEER_VOTE_KIND_*). Every key shown is required, also those that may be
+ * null, but those marked optional (zero when missing); a missing key, a wrong type, a value out of
  * range, or a string holding a NUL (\u0000) is -EINVAL. Unknown keys are ignored, so a newer
  * sentinel may add fields. Strings must also be valid UTF-8; peer_msg_encode() refuses a payload
  * that is not, and decoding never yields one.
@@ -68,6 +68,10 @@ typedef struct peer_opinion_cluster {
                                   * succeed now and its current epoch is config_epoch (quorum.h) */
         bool self_fenced;        /* the sender holds that primary read-only itself (self-fencing): its
                                   * read_only is expected, not a mismatch to page */
+        uint64_t settled_epoch;  /* the sender will never lead a run of the cluster in this epoch or
+                                  * below: no election, run or pending configuration of its own there,
+                                  * its current epoch at least this. Never decreases. 0 when missing
+                                  * (an older sender): nothing known settled */
 } peer_opinion_cluster;
 
 /* OPINION: the sender's view of every cluster it monitors. OPINIONs are sent to each peer on its own,

@@ -186,7 +186,8 @@ typedef struct quorum_vote_input {
         const char *primary;             /* the primary known for the cluster; NULL: none */
         bool odown;                      /* quorum_odown() says that primary is ODOWN */
         bool busy; /* a run of the cluster may be going on: this sentinel runs one, or it voted for another
-                    * candidate in an epoch above its configuration's less than failover.timeout_ms ago */
+                    * candidate in an epoch above its configuration's less than failover.timeout_ms ago
+                    * and that candidate has not said it settled that epoch (its OPINION's settled_epoch) */
 } quorum_vote_input;
 
 /* Whether to grant req, checked in this order: BAD_REQUEST (also an unknown kind); STALE (epoch below

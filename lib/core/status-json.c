@@ -611,10 +611,14 @@ static int format_cluster(json_object *c, FILE *f) {
                 if (k + 1 == json_object_array_length(reasons))
                         fputc(')', f);
         }
-        if (get_u64(c, "epoch", &epoch))
+        bool have_epoch = get_u64(c, "epoch", &epoch);
+        if (have_epoch)
                 fprintf(f, "  epoch: %" PRIu64, epoch);
         else
                 fputs("  epoch: -", f);
+        uint64_t config_epoch = 0;
+        if (have_epoch && get_u64(c, "config_epoch", &config_epoch) && config_epoch != epoch)
+                fprintf(f, " (primary's: %" PRIu64 ")", config_epoch);
         fprintf(f, "  leader: %s  primary: %s  maintenance: %s\n", get_str(c, "leader") ?: "none",
                 primary ?: "none",
                 get_bool(c, "maintenance") == 1   ? "on"

@@ -152,8 +152,8 @@ start 3
 check "s-3 (crafted: db-2 pending in epoch 5) believes db-2, epoch 5" q 3 wait 'c.get("primary") == "db-2" and c.get("epoch") == 5' 10000
 for i in 1 2; do
   q "$i" wait "len($REACH) == 2" 10000 >/dev/null
-  out=$(q "$i" hold "c.get(\"primary\") == \"db-1\" and c.get(\"epoch\") == 0 and len($REACH) == 2" 3000 '' \
-    '[c.get("primary"), c.get("epoch")]'); rc=$?
+  out=$(q "$i" hold "c.get(\"primary\") == \"db-1\" and c.get(\"config_epoch\") == 0 and len($REACH) == 2" 3000 '' \
+    '[c.get("primary"), c.get("config_epoch"), c.get("epoch")]'); rc=$?
   check "s-$i hears s-3 and keeps db-1 in epoch 0 ($out)" test "$rc" -eq 0
   # (a config-adopted of db-1 in epoch 0 is fine: a sentinel that had not yet discovered the primary
   # when a peer announced it takes it from the peer)
@@ -164,7 +164,7 @@ stop 3
 cp "$MON_DIR/s-3-state.json.saved" "$MON_DIR/s-3/state/state.json"
 start 3
 check "s-3 with its own state again: db-1, epoch 0, maintenance on" \
-  q 3 wait 'c.get("primary") == "db-1" and c.get("epoch") == 0 and c.get("maintenance") is True' 10000
+  q 3 wait 'c.get("primary") == "db-1" and c.get("config_epoch") == 0 and c.get("maintenance") is True' 10000
 for i in 1 2 3; do q "$i" wait "len($REACH) == 2" 10000 >/dev/null; done
 
 # ---- 6. kill -9 the primary in maintenance: no failover anywhere ----
@@ -173,7 +173,7 @@ for i in 1 2 3; do
   q "$i" wait 'srv["db-1"]["sdown"] is True' 5000 >/dev/null
 done
 for i in 1 2 3; do
-  out=$(q "$i" hold 'c.get("primary") == "db-1" and c.get("epoch") == 0 and c.get("maintenance") is True' 1500 '' \
+  out=$(q "$i" hold 'c.get("primary") == "db-1" and c.get("config_epoch") == 0 and c.get("maintenance") is True' 1500 '' \
     '[c.get("primary"), c.get("epoch"), c.get("state")]'); rc=$?
   check "s-$i: db-1 dead, maintenance: primary and epoch stay ($out)" test "$rc" -eq 0
   check "...refused MAINTENANCE in its audit log" mon_wait 3 audit "$i" 'ev("failover-refused", "MAINTENANCE")'

@@ -119,7 +119,8 @@ START_TEST(test_round_trip) {
                         .config_epoch = 3,
                         .pending = true,
                         .confirms = false,
-                        .self_fenced = true},
+                        .self_fenced = true,
+                        .settled_epoch = 2},
                 {.name = "other",
                         .primary = NULL,
                         .sdown = false,
@@ -202,6 +203,7 @@ START_TEST(test_round_trip) {
                 ck_assert_uint_eq(c->evidence, 1);
                 ck_assert_uint_eq(c->config_epoch, 3);
                 ck_assert(c->pending && !c->confirms && c->self_fenced);
+                ck_assert_uint_eq(c->settled_epoch, 2);
                 ck_assert_uint_eq(o.ping, 7);
                 ck_assert_uint_eq(o.pong, 5);
                 c = peer_opinion_find(&o, "other");
@@ -690,6 +692,19 @@ static const struct {
         {PEER_MSG_OPINION, "{\"ping\":1,\"clusters\":[]}", -EINVAL},  /* pong missing: null must be said */
         {PEER_MSG_OPINION, "{\"ping\":null,\"pong\":null,\"clusters\":[]}", -EINVAL},
         {PEER_MSG_OPINION, "{\"ping\":1,\"pong\":2,\"clusters\":[]}", 0},
+        /* settled_epoch is optional (an older sender leaves it out), but typed when given */
+        {PEER_MSG_OPINION,
+                "{\"ping\":1,\"pong\":null,\"clusters\":[{\"name\":\"m\",\"primary\":null,\"sdown\":false,\"last_ok_ms_ago\":null,"
+                "\"evidence\":3,\"config_epoch\":0,\"pending\":false,\"confirms\":false,\"self_fenced\":false,\"settled_epoch\":7}]}",
+                0},
+        {PEER_MSG_OPINION,
+                "{\"ping\":1,\"pong\":null,\"clusters\":[{\"name\":\"m\",\"primary\":null,\"sdown\":false,\"last_ok_ms_ago\":null,"
+                "\"evidence\":3,\"config_epoch\":0,\"pending\":false,\"confirms\":false,\"self_fenced\":false,\"settled_epoch\":null}]}",
+                -EINVAL},
+        {PEER_MSG_OPINION,
+                "{\"ping\":1,\"pong\":null,\"clusters\":[{\"name\":\"m\",\"primary\":null,\"sdown\":false,\"last_ok_ms_ago\":null,"
+                "\"evidence\":3,\"config_epoch\":0,\"pending\":false,\"confirms\":false,\"self_fenced\":false,\"settled_epoch\":\"7\"}]}",
+                -EINVAL},
         {PEER_MSG_OPINION,
                 "{\"ping\":1,\"pong\":2,\"clusters\":[{\"name\":\"m\",\"primary\":null,\"sdown\":false,"
                 "\"last_ok_ms_ago\":null,\"evidence\":3,\"config_epoch\":0,\"pending\":false}]}",
