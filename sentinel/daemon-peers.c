@@ -17,7 +17,10 @@
  *  - A frame that fails authentication carries no trustworthy sender: it is counted against the
  *    configured peer whose host is the frame's source address when exactly one peer has that host,
  *    else against "unattributed" (the source address is logged). One log line per peer (or for the
- *    unattributed ones) per minute at most. */
+ *    unattributed ones) per minute at most.
+ *  - An authentic frame from a peer that our link to it is not connected to ends our backoff to it
+ *    (peer_link_connect_now()): it is up, and hears us only over our connection. Without that, a
+ *    restarted sentinel would wait up to 5 s for our OPINIONs, holding its primary read-only. */
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -425,10 +428,16 @@ static void on_frame(
                 peer_msg_done(&m);
                 return;
         }
+        bool was_reachable = dp->reachable;
         dp->seen = true;
         dp->last_seen_usec = peers_now(p);
         if (!dp->reachable)
                 update_reachability(p);
+        /* It is up and we can hear it, so it can hear us: do not leave it waiting for our backoff (up
+         * to 5 s after it was down), it needs our OPINIONs, e.g. to lift its startup self-fence. */
+        if (!peer_link_connected(p->link, idx) && peer_link_connect_now(p->link, idx) > 0 && !was_reachable)
+                log_info("heard peer sentinel %s: connecting to it now, not at the end of the backoff",
+                        dp->name);
         on_message(p, idx, &m);
         peer_msg_done(&m);
 }

@@ -43,7 +43,8 @@ typedef struct peer {
         sd_event_source *io, *timer; /* the timer: backoff, connect timeout, or a deferred loss */
         uint64_t backoff;            /* the next delay before jitter */
         uint64_t connected_at;
-        int pending_error; /* a write failed outside the loop's callbacks: reported from the timer */
+        uint64_t attempt_at; /* when the last attempt started; 0: none yet */
+        int pending_error;   /* a write failed outside the loop's callbacks: reported from the timer */
         qframe *head, *tail;
         size_t head_off; /* bytes of head already written */
         peer_link_peer_stats *stats;
@@ -94,7 +95,8 @@ static inline void peer_link_timer_arm(sd_event_source *s, uint64_t usec) {
 }
 
 /* An IP literal to a socket address; no lookup. -EINVAL for a name or a bad literal. */
-int peer_link_sockaddr(const hostport *hp, bool allow_port_0, struct sockaddr_storage *ret, socklen_t *ret_len);
+int peer_link_sockaddr(
+        const hostport *hp, bool allow_port_0, struct sockaddr_storage *ret, socklen_t *ret_len);
 
 /* TCP_NODELAY, keepalive and TCP_USER_TIMEOUT on fd, best effort. */
 void peer_link_socket_tune(int fd);

@@ -312,6 +312,7 @@ static void peer_connect(peer *p) {
         peer_link *l = p->link;
         int r;
 
+        p->attempt_at = peer_link_now(l);
         p->fd = socket(p->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
         if (p->fd < 0) {
                 peer_failed(p, -errno);
@@ -490,6 +491,29 @@ int peer_link_broadcast(peer_link *l, const uint8_t *frame, size_t len) {
                 if (peer_send(&l->peers[i], frame, len) >= 0)
                         n++;
         return n;
+}
+
+int peer_link_connect_now(peer_link *l, size_t i) {
+        uint64_t due, armed = UINT64_MAX;
+        peer *p;
+
+        if (!l || i >= l->n_peers)
+                return -EINVAL;
+        p = &l->peers[i];
+        if (p->state != PEER_WAITING)
+                return 0;
+        /* Now at the earliest (peer_timer() then connects on the next iteration, outside the caller's
+         * callback), but never sooner than reconnect_min after the previous attempt. */
+        due = peer_link_now(l);
+        if (p->attempt_at + l->reconnect_min > due)
+                due = p->attempt_at + l->reconnect_min;
+        (void) sd_event_source_get_time(p->timer, &armed);
+        if (due >= armed)
+                return 0;
+        p->backoff = l->reconnect_min;
+        p->stats->early_attempts++;
+        peer_link_timer_arm(p->timer, due);
+        return 1;
 }
 
 bool peer_link_connected(const peer_link *l, size_t i) {

@@ -16,6 +16,14 @@
  * closes at once is not hammered). Outbound connections are send-only: whatever the peer sends on
  * them is read and discarded (reading is how EOF is noticed).
  *
+ * Early attempts. The backoff cannot tell a peer that is still down from one that came back a moment
+ * ago, and while it runs its course (up to reconnect_max) the peer cannot hear us. The caller can: a
+ * frame from that peer that it authenticated on an inbound connection. peer_link_connect_now() then
+ * cuts the wait short. It is the caller's to call it only on such evidence (never on a bare inbound
+ * connection nor on a timer). An early attempt still starts no sooner than reconnect_min after the
+ * previous attempt to that peer, so that a flood of frames cannot make the link spin; one that fails
+ * backs off from reconnect_min again.
+ *
  * Sending. peer_link_send() copies the frame into the peer's queue and writes what the socket takes
  * at once; the rest goes out as the socket drains. It refuses with -ENOTCONN while the peer is not
  * connected: nothing is queued for later, because a vote or opinion delivered late is worse than one
@@ -102,6 +110,7 @@ typedef struct peer_link_peer_stats {
         uint64_t frames_sent, bytes_sent; /* written to the socket */
         uint64_t frames_dropped;          /* evicted from a full queue, or queued when the link was lost */
         uint64_t queued_frames, queued_bytes; /* now */
+        uint64_t early_attempts;              /* started by peer_link_connect_now() */
         int last_error;                       /* of the last failed attempt or loss; 0 while connected */
 } peer_link_peer_stats;
 
@@ -145,6 +154,13 @@ int peer_link_send(peer_link *l, size_t i, const uint8_t *frame, size_t len);
 
 /* Sends frame to every connected peer: how many took it, or -EINVAL/-EMSGSIZE as peer_link_send(). */
 int peer_link_broadcast(peer_link *l, const uint8_t *frame, size_t len);
+
+/* Evidence that peer i is up (the caller authenticated a frame from it): when its outbound connection
+ * waits in backoff, resets the backoff to reconnect_min and has the loop start the next attempt at
+ * once (never from inside this call), or reconnect_min after the previous attempt started when that
+ * is later, and returns 1. Returns 0 and does nothing while i is connecting or connected, or when its
+ * next attempt is due no later anyway; -EINVAL for a bad index. */
+int peer_link_connect_now(peer_link *l, size_t i);
 
 /* Whether outbound peer i is connected (turns false as soon as a write failed, just before on_peer). */
 bool peer_link_connected(const peer_link *l, size_t i);

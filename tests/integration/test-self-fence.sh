@@ -8,6 +8,9 @@
 #   3. an operator makes db-1 writable meanwhile: s-1 fences it again.
 #   4. s-2 back: a majority (s-1, s-2) confirms db-1 again and s-1 lifts its fence.
 #   5. s-1 restarted (kill -9): db-1 writable again soon after (held at most until confirmed).
+#   5b. s-1 killed (kill -9) and down 8 s, so that the others' backoff to it has grown to 5 s, then
+#      restarted: its startup hold (NEVER_HEARD) ends within 1000 ms, because the others connect to it
+#      as soon as they hear it instead of at the end of their backoff (peer_link_connect_now()).
 #   6. s-1 and s-3 silent: s-2 is not in db-1's zone and never fences it.
 # No failover happens at any point (the primary never stops answering). Every process is killed by
 # PID at exit, also on failure.
@@ -92,6 +95,46 @@ check "db-1 writable after s-1's restart (within $ms ms of it seeing its peers)"
 sleep 1
 check "...and stays writable" read_only_is 1 0
 grep -h 'self-fenc\|lifting' "$MON_DIR/s-1/sentinel.log" | tail -n 3 | cut -c1-180 | sed 's/^/    /'
+
+# ---- 5b. restart of the zone's sentinel after the others backed off ----
+# hold_ms I FROM_LINE: the milliseconds between s-I's first NEVER_HEARD self-fence record after line
+# FROM_LINE of its audit log and the next self-fence-lifted record (0: no such fence; empty: not lifted)
+hold_ms() {
+  python3 -c '
+import datetime, json, sys
+fence = None
+for n, l in enumerate(open(sys.argv[1])):
+    if n < int(sys.argv[2]):
+        continue
+    r = json.loads(l)
+    ts = datetime.datetime.strptime(r["ts"], "%Y-%m-%dT%H:%M:%S.%fZ")
+    if fence is None and r.get("decision") == "self-fence" and r.get("reason") == "NEVER_HEARD":
+        fence = ts
+    elif fence is not None and r.get("decision") == "self-fence-lifted":
+        print(int((ts - fence).total_seconds() * 1000))
+        sys.exit(0)
+print(0 if fence is None else "")' "$MON_DIR/s-$1/state/audit.jsonl" "$2"
+}
+kill -KILL "${PID[1]}"; wait "${PID[1]}" 2>/dev/null; PID[1]=''
+t0=$(date +%s%N)
+out=$(q 2 wait '"s-1" not in '"$REACH" 10000 '' "$REACH")
+check "s-1 killed: s-2 sees it unreachable ($out)" test $? -eq 0
+# The others' attempts to reach s-1 come 0.1, 0.3, 0.7, 1.5, 3.1, 6.3, 11.3 s after its death (each
+# delay +-20%): restarted at 8 s, it would wait for them for about 3 s (more than 1 s in any case).
+sleep "$(python3 -c 'import sys; print(max(0, 8 - (int(sys.argv[1]) - int(sys.argv[2])) / 1e9))' "$(date +%s%N)" "$t0")"
+n0=$(wc -l <"$MON_DIR/s-1/state/audit.jsonl")
+start 1
+out=$(q 1 wait 'len('"$REACH"') == 2' 10000 '' "$REACH")
+check "s-1 restarted after 8 s down and sees both peers ($out ms)" test $? -eq 0
+ms=$(wait_read_only 1 0 10)
+check "db-1 writable after s-1's restart ($ms ms after it saw its peers)" test -n "$ms"
+hold=''
+for _ in $(seq 100); do hold=$(hold_ms 1 "$n0"); [ -z "$hold" ] || break; sleep 0.1; done
+echo "    s-1's startup hold after 8 s down: ${hold:-not lifted} ms"
+check "...its startup hold lasted ${hold:-?} ms (within 1000 ms)" test -n "$hold" -a "${hold:-99999}" -le 1000
+check "...s-2 connected to s-1 as soon as it heard it" grep -q 'heard peer sentinel s-1: connecting to it now' "$MON_DIR/s-2/sentinel.log"
+sleep 1
+check "...and db-1 stays writable" read_only_is 1 0
 
 # ---- 6. the sentinel of another zone never fences ----
 kill -STOP "${PID[1]}" "${PID[3]}"

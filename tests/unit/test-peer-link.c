@@ -793,6 +793,108 @@ START_TEST(test_connect_timeout) {
 }
 END_TEST
 
+/* A peer down long enough for the backoff to reach a second, then back: without news of it, it is
+ * not dialed again for most of that second; peer_link_connect_now() dials it at once. */
+START_TEST(test_connect_now_after_backoff) {
+        peer_link_params p = {.reconnect_min_usec = 10 * MSEC, .reconnect_max_usec = 1280 * MSEC};
+        peer_link_peer_stats ps;
+        uint16_t port;
+        int fd = raw_reserve(&port);
+        uint64_t t0;
+
+        link_start(&t.a, -1, &port, 1, &p);
+        /* Failures 1 to 7 wait 10, 20... 640 ms (+-20%), the 8th 1280 ms: at least 1024. */
+        ck_assert(RUN_UNTIL(peer_stats(&t.a, 0).connect_failures == 8, 5 * USEC_PER_SEC));
+        ck_assert_int_eq(listen(fd, 8), 0);
+
+        /* The control: back, but still waiting for the backoff 300 ms later. */
+        run_for(300 * MSEC);
+        ps = peer_stats(&t.a, 0);
+        ck_assert(!peer_link_connected(t.a.link, 0));
+        ck_assert_uint_eq(ps.connect_failures, 8);
+        ck_assert_uint_eq(ps.connects, 0);
+        ck_assert_uint_eq(ps.early_attempts, 0);
+
+        t0 = now_usec();
+        ck_assert_int_eq(peer_link_connect_now(t.a.link, 0), 1);
+        ck_assert(!peer_link_connected(t.a.link, 0)); /* from the loop, never from the call */
+        ck_assert_uint_eq(peer_stats(&t.a, 0).connect_failures, 8);
+        ck_assert_int_eq(peer_link_connect_now(t.a.link, 0), 0); /* already due */
+        ck_assert(RUN_UNTIL(t.a.up == 1, 200 * MSEC));
+        ck_assert_uint_lt(now_usec() - t0, 200 * MSEC);
+        ps = peer_stats(&t.a, 0);
+        ck_assert_uint_eq(ps.connects, 1);
+        ck_assert_uint_eq(ps.connect_failures, 8);
+        ck_assert_uint_eq(ps.early_attempts, 1);
+}
+END_TEST
+
+/* Connecting or connected, there is nothing to bring forward: no second connection. */
+START_TEST(test_connect_now_noop) {
+        peer_link_peer_stats ps;
+        uint16_t port;
+
+        link_start(&t.b, 0, NULL, 0, NULL);
+        port = peer_link_listen_port(t.b.link);
+        link_start(&t.a, -1, &port, 1, NULL);
+        ck_assert_int_eq(peer_link_connect_now(t.a.link, 1), -EINVAL);
+        ck_assert_int_eq(peer_link_connect_now(NULL, 0), -EINVAL);
+        ck_assert_int_eq(peer_link_connect_now(t.a.link, 0), 0); /* the first attempt is due already */
+
+        /* An iteration dispatches one source: the first attempt (b's listener has nothing yet). */
+        ck_assert_int_gt(sd_event_run(t.event, 100 * MSEC), 0);
+        ck_assert(!peer_link_connected(t.a.link, 0));
+        ck_assert_uint_eq(peer_stats(&t.a, 0).connect_failures, 0);
+        ck_assert_int_eq(peer_link_connect_now(t.a.link, 0), 0); /* connecting */
+
+        ck_assert(RUN_UNTIL(t.a.up == 1, 1 * USEC_PER_SEC));
+        for (int i = 0; i < 1000; i++)
+                ck_assert_int_eq(peer_link_connect_now(t.a.link, 0), 0); /* connected */
+        run_for(100 * MSEC);
+        ck_assert(peer_link_connected(t.a.link, 0));
+        ps = peer_stats(&t.a, 0);
+        ck_assert_uint_eq(ps.connects, 1);
+        ck_assert_uint_eq(ps.connect_failures, 0);
+        ck_assert_uint_eq(ps.disconnects, 0);
+        ck_assert_uint_eq(ps.early_attempts, 0);
+        ck_assert_uint_eq(t.a.up, 1);
+        ck_assert_uint_eq(t.a.down, 0);
+        ck_assert_uint_eq(inbound_stats(&t.b).accepted, 1);
+}
+END_TEST
+
+/* peer_link_connect_now() called in a tight loop against a peer that refuses: attempts come once per
+ * reconnect_min (the backoff's own jitter allows 0.8 of it), not once per call. */
+START_TEST(test_connect_now_flood) {
+        peer_link_params p = {.reconnect_min_usec = 50 * MSEC};
+        peer_link_peer_stats ps;
+        uint64_t started = 0, calls = 0, end;
+        uint16_t port;
+
+        raw_reserve(&port);
+        link_start(&t.a, -1, &port, 1, &p);
+        end = now_usec() + 500 * MSEC;
+        while (now_usec() < end) {
+                int r = peer_link_connect_now(t.a.link, 0);
+
+                ck_assert_int_ge(r, 0);
+                started += (uint64_t) r;
+                calls++;
+                ck_assert_int_ge(sd_event_run(t.event, 0), 0);
+        }
+        ps = peer_stats(&t.a, 0);
+        ck_assert(!peer_link_connected(t.a.link, 0));
+        ck_assert_int_eq(ps.last_error, -ECONNREFUSED);
+        ck_assert_uint_gt(calls, 1000);
+        ck_assert_uint_eq(ps.early_attempts, started);
+        /* Attempts at least 40 ms apart: 13 in 500 ms at most, early ones 10 at most. */
+        ck_assert_uint_le(ps.connect_failures, 14);
+        ck_assert_uint_le(ps.early_attempts, 11);
+        /* ...and more than the backoff alone would make (0, 50, 150, 350 ms: 4). */
+        ck_assert_uint_ge(ps.early_attempts, 2);
+}
+END_TEST
+
 START_TEST(test_bad_params) {
         peer_link_peer peer = {"x", {loopback, 0, AF_INET}};
         peer_link_params p = {.peers = &peer, .n_peers = 1};
@@ -832,6 +934,9 @@ static Suite *peer_link_suite(void) {
         tcase_add_test(tc, test_max_inbound);
         tcase_add_test(tc, test_broadcast);
         tcase_add_test(tc, test_connect_timeout);
+        tcase_add_test(tc, test_connect_now_after_backoff);
+        tcase_add_test(tc, test_connect_now_noop);
+        tcase_add_test(tc, test_connect_now_flood);
         tcase_add_test(tc, test_bad_params);
         suite_add_tcase(s, tc);
         return s;
