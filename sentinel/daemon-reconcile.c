@@ -8,6 +8,13 @@
  *   - a replica that follows another configured server than the primary is repointed;
  *   - endpoints that failed in the run are retried every RECONCILE_ENDPOINT_RETRY_USEC until they
  *     all succeed or a newer epoch exists.
+ * At any epoch, also that of an adopted primary (0), semi-sync follows the role (SPEC 5.11): a
+ * read-only replica of the known primary with the semi-sync master side on (its own my.cnf, after a
+ * restart) gets it turned off, and the slave side on when the primary runs semi-sync, its IO thread
+ * restarted only for that (server_action_replica_semi_sync()): with the master side on, every commit
+ * of its SQL thread waits for acks from replicas it does not have. It changes no replication, so it
+ * is done where a rejoin or repoint would only be reported. Audited once (semi-sync-corrected), not
+ * paged: a correction, like a repoint; a failure is logged once and retried.
  * Never while a failover or switchover runs, nor in maintenance mode, nor while the primary itself is
  * not alive and writable. One attempt per server at a time, RECONCILE_RETRY_USEC apart. */
 #include <errno.h>
@@ -32,6 +39,10 @@ typedef struct reconcile_server {
         uint64_t next_attempt_usec;
         bool diverged;         /* its rejoin was refused at diverged_pos */
         char *diverged_pos;    /* its gtid_binlog_pos then, to retry once it changes */
+        uint64_t semi_next_usec; /* no semi-sync correction before this */
+        uint64_t semi_done_usec; /* the last one ended: only a probe started after it shows its effect */
+        size_t semi_primary;     /* the primary the running one is for */
+        bool semi_failing;       /* its last one failed: that was logged, the next failures are not */
 } reconcile_server;
 
 typedef struct reconcile_state {
@@ -187,6 +198,77 @@ static void on_observed(server_action *a, const server_action_result *res, void 
         r = server_action_rejoin(s->action, &src, &hist, now_usec(dc) + RECONCILE_ACTION_TIMEOUT_USEC, on_server_done, s);
         if (r < 0)
                 s->next_attempt_usec = now_usec(dc) + RECONCILE_RETRY_USEC;
+}
+
+static void on_semi_sync_done(server_action *a, const server_action_result *res, void *userdata) {
+        reconcile_server *s = userdata;
+        daemon_cluster *dc = s->rc->dc;
+        const cluster_conf *c = dc->conf;
+        const char *name = c->servers[s->index].name;
+        const char *pname = s->semi_primary < c->n_servers ? c->servers[s->semi_primary].name : "?";
+        uint64_t epoch = 0;
+        log_fields f = { .cluster = c->name, .has_epoch = true, .event = _EVENT_INVALID, .reason = "SEMI_SYNC_ON_REPLICA" };
+
+        (void) state_get_cluster_primary(dc->daemon->state, c->name, NULL, &epoch);
+        f.epoch = epoch;
+        s->semi_next_usec = now_usec(dc) + RECONCILE_RETRY_USEC;
+        s->semi_done_usec = res->finished_usec;
+        if (res->code != SERVER_ACTION_OK) {
+                /* Logged once; the topology-mismatch it was seen by stays raised until it is corrected. */
+                log_fields_full(s->semi_failing ? LOG_DEBUG : LOG_WARNING, &f,
+                        "cannot turn the semi-sync master side of the replica %s off (%s; retrying every %llu s): %s",
+                        name, server_action_code_to_string(res->code),
+                        (unsigned long long) (RECONCILE_RETRY_USEC / USEC_PER_SEC), res->message);
+                s->semi_failing = true;
+                return;
+        }
+        s->semi_failing = false;
+        if (res->already) {
+                log_fields_full(LOG_DEBUG, &f, "%s: %s", name, res->message);
+                return;
+        }
+        json_object *in = json_object_new_object(), *changed = json_object_new_array();
+        if (res->turned_master_semi_off)
+                json_object_array_add(changed, json_object_new_string("rpl_semi_sync_master_enabled=OFF"));
+        if (res->turned_slave_semi_on)
+                json_object_array_add(changed, json_object_new_string("rpl_semi_sync_slave_enabled=ON"));
+        if (res->restarted_io)
+                json_object_array_add(changed, json_object_new_string("IO thread restarted"));
+        json_object_object_add(in, "server", json_object_new_string(name));
+        json_object_object_add(in, "primary", json_object_new_string(pname));
+        json_object_object_add(in, "changed", changed);
+        json_object_object_add(in, "message", json_object_new_string(res->message));
+        daemon_audit_epoch(dc->daemon, c->name, epoch, "semi-sync-corrected", "SEMI_SYNC_ON_REPLICA", in);
+        log_fields_full(LOG_NOTICE, &f, "%s, a replica of %s, had the semi-sync master side on: %s", name, pname,
+                res->message);
+}
+
+/* Whether server i is a read-only replica of the known primary with the semi-sync master side on, as
+ * a probe shows it that started after the last run and the last correction of it ended. */
+static bool semi_sync_wrong(const daemon_cluster *dc, const reconcile_server *s, const topology *t, size_t i) {
+        const server_status *st = monitor_server_status(dc->monitor, i);
+        const topology_server *ts = &t->servers[i];
+
+        return i != t->primary && st && st->reachable && st->have_variables && st->have_replication &&
+               st->started_usec > dc->op_ended_usec && st->started_usec > s->semi_done_usec && st->read_only &&
+               !ts->writable && ts->role == SERVER_ROLE_REPLICA && ts->follows == t->primary &&
+               st->semi_sync_master_enabled;
+}
+
+static void reconcile_semi_sync_step(reconcile_state *rc, const topology *t, size_t i, uint64_t now) {
+        daemon_cluster *dc = rc->dc;
+        reconcile_server *s = &rc->servers[i];
+
+        if (now < s->semi_next_usec || rc->observe_for == i || (s->action && server_action_is_running(s->action)) ||
+                !semi_sync_wrong(dc, s, t, i))
+                return;
+        s->semi_next_usec = now + RECONCILE_RETRY_USEC;
+        if (!s->action && !(s->action = make_action(dc, i)))
+                return;
+        s->semi_primary = t->primary;
+        if (server_action_replica_semi_sync(s->action, primary_semi_sync(dc, t->primary),
+                    now + RECONCILE_ACTION_TIMEOUT_USEC, on_semi_sync_done, s) < 0)
+                s->semi_primary = TOPOLOGY_NONE;
 }
 
 /* What server i needs: 'r' rejoin, 'p' repoint, 0 nothing. */
@@ -359,12 +441,15 @@ void daemon_reconcile(daemon_cluster *dc) {
         if (dc->op || !t || t->primary == TOPOLOGY_NONE || !t->primary_from_state || !t->servers[t->primary].writable ||
                 daemon_cluster_maintenance(dc, NULL))
                 return;
-        if (state_get_cluster_primary(dc->daemon->state, dc->conf->name, NULL, &config_epoch) <= 0 || config_epoch == 0)
-                return; /* an adopted primary: what disagrees with it is reported, not changed */
+        if (state_get_cluster_primary(dc->daemon->state, dc->conf->name, NULL, &config_epoch) <= 0)
+                return;
         rc = reconcile_get(dc);
         if (!rc)
                 return;
         now = now_usec(dc);
-        for (size_t i = 0; i < rc->n_servers && i < t->n_servers; i++)
-                reconcile_server_step(rc, t, i, now);
+        for (size_t i = 0; i < rc->n_servers && i < t->n_servers; i++) {
+                if (config_epoch > 0) /* an adopted primary: what disagrees with it is reported, not changed */
+                        reconcile_server_step(rc, t, i, now);
+                reconcile_semi_sync_step(rc, t, i, now); /* (it skips a server whose action runs) */
+        }
 }

@@ -36,6 +36,8 @@ typedef enum step {
         STEP_GTID_WAIT,
         STEP_READ_ONLY_OFF,
         STEP_CONFIRM,
+        STEP_STOP_IO_THREAD, /* replica-semi-sync: connection '' only */
+        STEP_START_IO_THREAD,
         _STEP_MAX,
         _STEP_INVALID = -EINVAL,
 } step;
@@ -81,7 +83,10 @@ struct server_action {
         size_t n_kill, i_kill;
         char **connections; /* every replication connection's name */
         size_t n_connections, i_reset;
-        bool following; /* connection '' runs from src exactly as asked */
+        bool following;  /* connection '' runs from src exactly as asked */
+        bool io_stopped; /* replica-semi-sync: this action stopped the IO thread */
+        bool io_active;  /* replica-semi-sync: connection ''s Slave_IO_Running was not "No" (also
+                          * "Preparing" or any state a later server may add: it may be starting) */
         uint64_t poll_usec;
         uint32_t replica_errno;     /* the last error of the replica's threads */
         gtid_list history;          /* rejoin: its binlog pos raised to its current pos per domain */

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "server-action-internal.h"
 
@@ -292,6 +293,15 @@ static int on_slaves(server_action *a, const db_result *res) {
                 if (gtid_list_parse(FIELD(res, def, "Gtid_IO_Pos"), &a->wait_pos) < 0)
                         return -EINVAL;
         }
+        if (a->type == SERVER_ACTION_REPLICA_SEMI_SYNC) {
+                if (def == SIZE_MAX) {
+                        server_action_fail(a, STEP_SLAVES, SERVER_ACTION_WRONG_ROLE,
+                                "has no replication connection '': not a replica, nothing changed");
+                        return STEP_FINISHED;
+                }
+                record_replica(a, res, def);
+                a->io_active = strcasecmp(FIELD(res, def, "Slave_IO_Running"), "No") != 0;
+        }
         if (def != SIZE_MAX && (a->type == SERVER_ACTION_REPOINT || a->type == SERVER_ACTION_REJOIN)) {
                 a->following = row_follows_source(a, res, def);
                 record_replica(a, res, def);
@@ -381,7 +391,7 @@ static int on_confirm(server_action *a, const db_result *res) {
                 !(applied = gtid_str(&r->gtid_slave_pos)))
                 return -ENOMEM;
         if (a->type == SERVER_ACTION_FENCE || a->type == SERVER_ACTION_REPOINT ||
-                a->type == SERVER_ACTION_REJOIN)
+                a->type == SERVER_ACTION_REJOIN || a->type == SERVER_ACTION_REPLICA_SEMI_SYNC)
                 want = 1;
         else if (a->type == SERVER_ACTION_UNFENCE || a->type == SERVER_ACTION_PROMOTE)
                 want = 0;
@@ -417,6 +427,18 @@ static int on_confirm(server_action *a, const db_result *res) {
                         a->changed ? "now replicating from" : "already replicating from", a->src.host,
                         a->src.port, replica_io_state_to_string(r->io_running) ?: "?",
                         r->sql_running ? "Yes" : "No");
+                break;
+        case SERVER_ACTION_REPLICA_SEMI_SYNC:
+                if (!a->changed)
+                        server_action_message(a, STEP_CONFIRM,
+                                "already a replica's semi-sync: master side off, slave side %s",
+                                r->semi_sync_slave_enabled ? "on" : "off");
+                else
+                        server_action_message(a, STEP_CONFIRM, "%s%s%s%s",
+                                r->turned_master_semi_off ? "master side off" : "",
+                                r->turned_master_semi_off && r->turned_slave_semi_on ? ", " : "",
+                                r->turned_slave_semi_on ? "slave side on" : "",
+                                r->restarted_io ? " (IO thread restarted)" : "");
                 break;
         default:
                 server_action_message(a, STEP_CONFIRM, "read_only=%d, gtid_binlog_pos %s", r->read_only,
@@ -488,7 +510,14 @@ int server_action_step_result(server_action *a, step s, const db_result *res) {
         switch (s) {
         case STEP_OBSERVE:
         case STEP_REOBSERVE:
-                return parse_variables(a, res) < 0 ? -EINVAL : STEP_NEXT;
+                if (parse_variables(a, res) < 0)
+                        return -EINVAL;
+                if (a->type == SERVER_ACTION_REPLICA_SEMI_SYNC && !a->r.read_only) {
+                        server_action_fail(a, s, SERVER_ACTION_WRONG_ROLE,
+                                "read_only=0: a writable server's semi-sync is not changed here");
+                        return STEP_FINISHED;
+                }
+                return STEP_NEXT;
         case STEP_SLAVES:
                 return on_slaves(a, res);
         case STEP_READ_ONLY_ON:
@@ -511,6 +540,21 @@ int server_action_step_result(server_action *a, step s, const db_result *res) {
                 return on_gtid_wait(a, res);
         case STEP_CONFIRM:
                 return on_confirm(a, res);
+        case STEP_MASTER_SEMI_OFF:
+                if (a->type == SERVER_ACTION_REPLICA_SEMI_SYNC)
+                        a->r.turned_master_semi_off = true;
+                return STEP_NEXT;
+        case STEP_SLAVE_SEMI:
+                if (a->type == SERVER_ACTION_REPLICA_SEMI_SYNC)
+                        a->r.turned_slave_semi_on = true;
+                return STEP_NEXT;
+        case STEP_STOP_IO_THREAD:
+                a->io_stopped = true;
+                return STEP_NEXT;
+        case STEP_START_IO_THREAD:
+                a->io_stopped = false;
+                a->r.restarted_io = true;
+                return STEP_NEXT;
         default:
                 return STEP_NEXT;
         }

@@ -62,6 +62,15 @@
  *          of server_action_rejoin_check() (DIVERGED: stop there, read-only), and after STOP SLAVE,
  *          SET GLOBAL gtid_slave_pos='history'   its binlog pos raised to its current pos per domain,
  *                                          when gtid_slave_pos differs (a former primary's is stale)
+ * replica-semi-sync
+ *          the SELECT                      read_only=0: WRONG_ROLE (never on a writable server)
+ *          SHOW ALL SLAVES STATUS          no connection '': WRONG_ROLE
+ *          SET GLOBAL rpl_semi_sync_master_enabled=OFF     when on: first, it frees a waiting commit
+ *          STOP SLAVE IO_THREAD            with slave semi-sync asked and off, unless Slave_IO_Running
+ *                                          is No (Connecting, Preparing: starting, maybe past the setting)
+ *          SET GLOBAL rpl_semi_sync_slave_enabled=ON       with slave semi-sync asked, when off
+ *          START SLAVE IO_THREAD           when this action stopped it (the SQL thread runs on throughout)
+ *          the SELECT                      read_only must be 1
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -104,6 +113,8 @@ const char *const server_action_step_name[_STEP_MAX] = {
         [STEP_GTID_WAIT] = "SELECT MASTER_GTID_WAIT()",
         [STEP_READ_ONLY_OFF] = "SET GLOBAL read_only=OFF",
         [STEP_CONFIRM] = "SELECT @@global.read_only, ...",
+        [STEP_STOP_IO_THREAD] = "STOP SLAVE IO_THREAD",
+        [STEP_START_IO_THREAD] = "START SLAVE IO_THREAD",
 };
 
 static const step plan_observe[] = {STEP_CONFIRM, _STEP_MAX};
@@ -118,6 +129,8 @@ static const step plan_promote[] = {STEP_OBSERVE, STEP_SLAVES, STEP_STOP_IO, STE
 static const step plan_repoint[] = {STEP_OBSERVE, STEP_READ_ONLY_ON, STEP_REOBSERVE, STEP_SLAVES,
         STEP_CHECK_HISTORY, STEP_STOP_SLAVE, STEP_SET_SLAVE_POS, STEP_MASTER_SEMI_OFF, STEP_SLAVE_SEMI,
         STEP_CHANGE_MASTER, STEP_START_SLAVE, STEP_REPLICA_STATE, STEP_CONFIRM, _STEP_MAX};
+static const step plan_replica_semi_sync[] = {STEP_OBSERVE, STEP_SLAVES, STEP_MASTER_SEMI_OFF,
+        STEP_STOP_IO_THREAD, STEP_SLAVE_SEMI, STEP_START_IO_THREAD, STEP_CONFIRM, _STEP_MAX};
 
 static const step *const action_plan[_SERVER_ACTION_TYPE_MAX] = {
         [SERVER_ACTION_OBSERVE] = plan_observe,
@@ -127,6 +140,7 @@ static const step *const action_plan[_SERVER_ACTION_TYPE_MAX] = {
         [SERVER_ACTION_PROMOTE] = plan_promote,
         [SERVER_ACTION_REPOINT] = plan_repoint,
         [SERVER_ACTION_REJOIN] = plan_repoint,
+        [SERVER_ACTION_REPLICA_SEMI_SYNC] = plan_replica_semi_sync,
 };
 
 static const char *const type_table[_SERVER_ACTION_TYPE_MAX] = {
@@ -137,6 +151,7 @@ static const char *const type_table[_SERVER_ACTION_TYPE_MAX] = {
         [SERVER_ACTION_PROMOTE] = "promote",
         [SERVER_ACTION_REPOINT] = "repoint",
         [SERVER_ACTION_REJOIN] = "rejoin",
+        [SERVER_ACTION_REPLICA_SEMI_SYNC] = "replica-semi-sync",
 };
 
 static const char *const code_table[_SERVER_ACTION_CODE_MAX] = {
@@ -281,7 +296,7 @@ static void action_finish(server_action *a, server_action_code code) {
         r.finished_usec = server_action_now(a);
         r.already = code == SERVER_ACTION_OK && !a->changed &&
                     (a->type == SERVER_ACTION_PROMOTE || a->type == SERVER_ACTION_REPOINT ||
-                            a->type == SERVER_ACTION_REJOIN);
+                            a->type == SERVER_ACTION_REJOIN || a->type == SERVER_ACTION_REPLICA_SEMI_SYNC);
         action_reset(a);
         a->n_ref++; /* the handler may free a */
         if (handler)
@@ -315,6 +330,12 @@ void server_action_fail(server_action *a, step s, server_action_code code, const
 
 /* ---- running the plan ------------------------------------------------------------------------------ */
 
+/* replica-semi-sync: whether the slave side is to be turned on. */
+static bool replica_slave_semi_wanted(const server_action *a) {
+        return a->type == SERVER_ACTION_REPLICA_SEMI_SYNC && a->src.semi_sync &&
+               !a->r.semi_sync_slave_enabled;
+}
+
 /* Whether step s is needed, given what the action has seen so far. */
 static bool step_wanted(server_action *a, step s) {
         const server_action_result *r = &a->r;
@@ -336,6 +357,8 @@ static bool step_wanted(server_action *a, step s) {
                 return (a->flags & SERVER_ACTION_SEMI_SYNC) &&
                        (a->type == SERVER_ACTION_UNFENCE || !r->semi_sync_master_enabled);
         case STEP_SLAVE_SEMI:
+                if (a->type == SERVER_ACTION_REPLICA_SEMI_SYNC)
+                        return replica_slave_semi_wanted(a);
                 return repoint ? !a->following && r->semi_sync_slave_enabled != a->src.semi_sync
                                : (a->flags & SERVER_ACTION_SEMI_SYNC) && r->semi_sync_slave_enabled;
         case STEP_STOP_IO:
@@ -359,6 +382,10 @@ static bool step_wanted(server_action *a, step s) {
                 return !a->following;
         case STEP_READ_ONLY_OFF:
                 return a->type == SERVER_ACTION_UNFENCE || r->read_only;
+        case STEP_STOP_IO_THREAD:
+                return replica_slave_semi_wanted(a) && a->io_active;
+        case STEP_START_IO_THREAD:
+                return a->io_stopped;
         default:
                 return true;
         }
@@ -693,4 +720,14 @@ int server_action_rejoin(server_action *a, const server_action_source *source,
         if (r >= 0 && !(a->primary_state = strdup(primary->gtid_binlog_state)))
                 r = -ENOMEM;
         return action_launch(a, r, handler, userdata);
+}
+
+int server_action_replica_semi_sync(server_action *a, bool slave_semi_sync, uint64_t deadline_usec,
+        server_action_handler handler, void *userdata) {
+        int r = action_begin(a, SERVER_ACTION_REPLICA_SEMI_SYNC, 0, deadline_usec, handler);
+
+        if (r < 0)
+                return r;
+        a->src.semi_sync = slave_semi_sync; /* only this of src: no CHANGE MASTER TO here */
+        return action_launch(a, 0, handler, userdata);
 }

@@ -35,6 +35,7 @@ typedef enum server_action_type {
         SERVER_ACTION_PROMOTE,
         SERVER_ACTION_REPOINT,
         SERVER_ACTION_REJOIN,
+        SERVER_ACTION_REPLICA_SEMI_SYNC,
         _SERVER_ACTION_TYPE_MAX,
         _SERVER_ACTION_TYPE_INVALID = -EINVAL,
 } server_action_type;
@@ -59,7 +60,8 @@ typedef enum server_action_code {
         _SERVER_ACTION_CODE_INVALID = -EINVAL,
 } server_action_code;
 
-/* "observe", "fence", "unfence", "catch-up", "promote", "repoint", "rejoin"; NULL when out of range. */
+/* "observe", "fence", "unfence", "catch-up", "promote", "repoint", "rejoin", "replica-semi-sync"; NULL
+ * when out of range. */
 const char *server_action_type_to_string(server_action_type t);
 
 /* "ok", "timeout", "failed", "diverged", "unapplied", "wrong-role"; NULL when out of range. */
@@ -90,7 +92,8 @@ typedef struct server_action_result {
         const char *message;           /* one line, always set; never contains the replication
                                         * password (nor anything the server quoted back from a
                                         * statement that carried it) */
-        bool already;                  /* promote, repoint, rejoin: nothing needed changing */
+        bool already;                  /* promote, repoint, rejoin, replica-semi-sync: nothing needed
+                                        * changing */
         uint64_t started_usec;         /* CLOCK_MONOTONIC, from the loop */
         uint64_t finished_usec;
 
@@ -113,6 +116,12 @@ typedef struct server_action_result {
         bool sql_running;
         const char *extra_gtids; /* rejoin DIVERGED: gtid_diff_format() of extra; NULL otherwise */
         gtid_diff extra;         /* rejoin DIVERGED: what the server has that the new primary lacks */
+
+        /* replica-semi-sync: what it changed (have_replica, io_running and sql_running: the threads as
+         * SHOW ALL SLAVES STATUS showed them before). */
+        bool turned_master_semi_off; /* SET GLOBAL rpl_semi_sync_master_enabled=OFF ran */
+        bool turned_slave_semi_on;   /* SET GLOBAL rpl_semi_sync_slave_enabled=ON ran */
+        bool restarted_io;           /* STOP SLAVE IO_THREAD, START SLAVE IO_THREAD ran (for the above) */
 } server_action_result;
 
 /* Called once per started action, from the event loop (never from inside the start call). It may
@@ -220,6 +229,16 @@ int server_action_repoint(server_action *a, const server_action_source *source, 
 int server_action_rejoin(server_action *a, const server_action_source *source,
         const server_action_history *primary, uint64_t deadline_usec, server_action_handler handler,
         void *userdata);
+
+/* Gives a read-only replica the replica's side of semi-sync (SPEC 5.11): the master side off (a
+ * replica with it on makes every commit of its SQL thread wait for acks from replicas it does not
+ * have), and, with slave_semi_sync (the cluster runs semi-sync), the slave side on, its IO thread
+ * restarted for that when it was running (the setting takes effect when the IO thread starts); the
+ * SQL thread and the replication settings are never touched. WRONG_ROLE, nothing changed, when the
+ * server is writable (never on a primary) or has no replication connection ''. OK, already, when
+ * nothing needed changing: safe to run again. */
+int server_action_replica_semi_sync(server_action *a, bool slave_semi_sync, uint64_t deadline_usec,
+        server_action_handler handler, void *userdata);
 
 /* The rejoin rule, pure: whether an old primary with history old (its @@gtid_binlog_pos, raised per
  * domain to its @@gtid_current_pos where that is further) may replicate from a new primary with

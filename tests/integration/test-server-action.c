@@ -415,6 +415,74 @@ static void test_fence_unfence(void) {
                 db_conn_free(idle[i]);
 }
 
+/* ---- replica-semi-sync --------------------------------------------------------------------- */
+
+static void sentinel_sql(int i, const char *sql) {
+        query q = sql_as(i, "sentinel", sql, NULL);
+
+        REQUIRE(q.number == 0, "%d: %s (%u %s)", i, sql, q.number, q.message);
+}
+
+static bool semi_slave_on(int i) {
+        return streq(
+                sql_as(i, "sentinel", "SHOW STATUS LIKE 'Rpl_semi_sync_slave_status'", "Value").value, "ON");
+}
+
+static void test_replica_semi_sync(void) {
+        outcome o;
+        uint64_t t;
+
+        RUN(o, server_action_replica_semi_sync(sa[1], true, deadline(5 * USEC_PER_SEC), on_action, &o));
+        check(o.code == SERVER_ACTION_WRONG_ROLE && o.semi_master && !o.read_only,
+                "replica-semi-sync of the writable primary 1: wrong-role, master side still on (%s)",
+                o.message);
+        RUN(o, server_action_replica_semi_sync(sa[2], true, deadline(5 * USEC_PER_SEC), on_action, &o));
+        check(o.code == SERVER_ACTION_OK && o.already && !o.semi_master && o.semi_slave,
+                "replica-semi-sync of replica 2 as it is: ok, already (%s)", o.message);
+
+        sentinel_sql(2, "SET GLOBAL rpl_semi_sync_master_enabled=ON");
+        RUN(o, server_action_replica_semi_sync(sa[2], true, deadline(5 * USEC_PER_SEC), on_action, &o));
+        check(o.code == SERVER_ACTION_OK && !o.already && !o.semi_master && o.semi_slave && o.read_only &&
+                        streq(o.message, "master side off"),
+                "replica 2 with the master side on: ok, master side off, nothing else (%s)", o.message);
+        check(streq(sql_as(2, "sentinel", "SELECT @@global.rpl_semi_sync_master_enabled", NULL).value, "0"),
+                "replica 2: rpl_semi_sync_master_enabled=0");
+        RUN(o, server_action_replica_semi_sync(sa[2], true, deadline(5 * USEC_PER_SEC), on_action, &o));
+        check(o.code == SERVER_ACTION_OK && o.already, "replica-semi-sync of 2 again: ok, already (%s)",
+                o.message);
+
+        /* Slave side off (IO thread restarted for it), master side on: both corrected. */
+        sentinel_sql(3, "STOP SLAVE IO_THREAD");
+        sentinel_sql(3, "SET GLOBAL rpl_semi_sync_slave_enabled=OFF");
+        sentinel_sql(3, "START SLAVE IO_THREAD");
+        sentinel_sql(3, "SET GLOBAL rpl_semi_sync_master_enabled=ON");
+        RUN(o, server_action_replica_semi_sync(sa[3], false, deadline(5 * USEC_PER_SEC), on_action, &o));
+        check(o.code == SERVER_ACTION_OK && !o.semi_master && !o.semi_slave &&
+                        streq(o.message, "master side off"),
+                "replica 3, slave semi-sync not asked: master side off, the slave side left off (%s)",
+                o.message);
+        sentinel_sql(3, "SET GLOBAL rpl_semi_sync_master_enabled=ON");
+        RUN(o, server_action_replica_semi_sync(sa[3], true, deadline(5 * USEC_PER_SEC), on_action, &o));
+        check(o.code == SERVER_ACTION_OK && !o.already && !o.semi_master && o.semi_slave &&
+                        streq(o.message, "master side off, slave side on (IO thread restarted)"),
+                "replica 3 with slave semi-sync asked: master side off, slave side on, IO restarted (%s)",
+                o.message);
+        /* START SLAVE IO_THREAD returned: the thread connects on its own. */
+        t = now_usec() + 5 * USEC_PER_SEC;
+        while (now_usec() < t &&
+                !(semi_slave_on(3) && streq(slave_status(3, "Slave_IO_Running").value, "Yes")))
+                REQUIRE(sd_event_run(event, 50 * MSEC) >= 0, "sd_event_run()");
+        check(streq(slave_status(3, "Slave_IO_Running").value, "Yes") &&
+                        streq(slave_status(3, "Slave_SQL_Running").value, "Yes"),
+                "replica 3: both threads running");
+        check(streq(sql_as(3, "sentinel", "SHOW STATUS LIKE 'Rpl_semi_sync_slave_status'", "Value").value,
+                      "ON"),
+                "replica 3: a semi-sync client again (Rpl_semi_sync_slave_status ON)");
+        RUN(o, server_action_replica_semi_sync(sa[3], true, deadline(5 * USEC_PER_SEC), on_action, &o));
+        check(o.code == SERVER_ACTION_OK && o.already, "replica-semi-sync of 3 again: ok, already (%s)",
+                o.message);
+}
+
 /* ---- catch-up ------------------------------------------------------------------------------- */
 
 static void test_catch_up(void) {
@@ -805,6 +873,7 @@ int main(void) {
         catch_up_to(3, 1);
 
         test_fence_unfence();
+        test_replica_semi_sync();
         test_catch_up();
         test_failover();
         test_password();
