@@ -106,7 +106,9 @@ static server_action *make_action(daemon_cluster *dc, size_t i) {
         return daemon_server_action_new(dc, i, &a) < 0 ? NULL : a;
 }
 
-static server_action_source source_of(const daemon_cluster *dc, size_t primary, bool semi_sync) {
+/* How server i is to follow primary. Its semi-sync slave side: on when the primary runs semi-sync, but
+ * left alone on a server that may not be promoted (its ack would not protect a write from a failover). */
+static server_action_source source_of(const daemon_cluster *dc, size_t i, size_t primary, bool semi_sync) {
         const cluster_conf *c = dc->conf;
         return (server_action_source){
                 .host = c->servers[primary].host,
@@ -117,6 +119,7 @@ static server_action_source source_of(const daemon_cluster *dc, size_t primary, 
                 .tls_ca = c->tls.enabled ? c->tls.ca : NULL,
                 .tls_verify_server_cert = c->tls.verify_server_cert,
                 .semi_sync = semi_sync,
+                .semi_sync_keep = !c->servers[i].promotable,
         };
 }
 
@@ -188,7 +191,7 @@ static void on_observed(server_action *a, const server_action_result *res, void 
                 s->next_attempt_usec = now_usec(dc) + RECONCILE_RETRY_USEC;
                 return;
         }
-        server_action_source src = source_of(dc, t->primary, res->semi_sync_master_enabled);
+        server_action_source src = source_of(dc, s->index, t->primary, res->semi_sync_master_enabled);
         server_action_history hist = {
                 .gtid_binlog_pos = &res->gtid_binlog_pos,
                 .gtid_binlog_state = res->gtid_binlog_state ? res->gtid_binlog_state : "",
@@ -266,7 +269,8 @@ static void reconcile_semi_sync_step(reconcile_state *rc, const topology *t, siz
         if (!s->action && !(s->action = make_action(dc, i)))
                 return;
         s->semi_primary = t->primary;
-        if (server_action_replica_semi_sync(s->action, primary_semi_sync(dc, t->primary),
+        if (server_action_replica_semi_sync(s->action,
+                    primary_semi_sync(dc, t->primary) && dc->conf->servers[i].promotable,
                     now + RECONCILE_ACTION_TIMEOUT_USEC, on_semi_sync_done, s) < 0)
                 s->semi_primary = TOPOLOGY_NONE;
 }
@@ -305,7 +309,7 @@ static void reconcile_server_step(reconcile_state *rc, const topology *t, size_t
         }
         s->next_attempt_usec = now + RECONCILE_RETRY_USEC;
         if (need == 'p') {
-                server_action_source src = source_of(dc, t->primary, primary_semi_sync(dc, t->primary));
+                server_action_source src = source_of(dc, i, t->primary, primary_semi_sync(dc, t->primary));
                 if (!s->action && !(s->action = make_action(dc, i)))
                         return;
                 r = server_action_repoint(s->action, &src, now + RECONCILE_ACTION_TIMEOUT_USEC, on_server_done, s);

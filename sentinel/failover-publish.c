@@ -82,6 +82,8 @@ static void op_start_repoints(failover_op *op) {
                 if (i == op->new_primary || (i == op->old_primary && op->kind == FAILOVER_OP_FAILOVER))
                         continue;
                 a = op_action(op, i);
+                /* its semi-sync slave side: left alone on a server that may not be promoted */
+                src.semi_sync_keep = !op_conf(op)->servers[i].promotable;
                 if (!a)
                         r = -ENOMEM;
                 else if (i == op->old_primary || !op_is_plain_replica(op, i))

@@ -194,7 +194,7 @@ static bool row_follows_source(server_action *a, const db_result *res, size_t ro
                streq(FIELD(res, row, "Master_SSL_CA_File"), tls && s->tls_ca ? s->tls_ca : "") &&
                bool_value(FIELD(res, row, "Master_SSL_Verify_Server_Cert")) ==
                        (tls && s->tls_verify_server_cert) &&
-               a->r.semi_sync_slave_enabled == s->semi_sync;
+               (s->semi_sync_keep || a->r.semi_sync_slave_enabled == s->semi_sync);
 }
 
 /* The threads' state of one SHOW [ALL] SLAVE[S] STATUS row, for the result. */

@@ -49,8 +49,8 @@
  *                                          running from the source as asked: skip to the end
  *          STOP SLAVE
  *          SET GLOBAL rpl_semi_sync_master_enabled=OFF     when on (a replica must not wait for acks)
- *          SET GLOBAL rpl_semi_sync_slave_enabled=ON|OFF   when not as asked (the IO thread is stopped,
- *                                                          so START SLAVE applies it)
+ *          SET GLOBAL rpl_semi_sync_slave_enabled=ON|OFF   when not as asked and not semi_sync_keep (the
+ *                                                          IO thread is stopped, so START SLAVE applies it)
  *          CHANGE MASTER TO MASTER_HOST='h', MASTER_PORT=p, MASTER_USER='u', MASTER_PASSWORD='pw',
  *            MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_SSL=0|1, MASTER_SSL_CA='ca',
  *            MASTER_SSL_VERIFY_SERVER_CERT=0|1
@@ -359,7 +359,8 @@ static bool step_wanted(server_action *a, step s) {
         case STEP_SLAVE_SEMI:
                 if (a->type == SERVER_ACTION_REPLICA_SEMI_SYNC)
                         return replica_slave_semi_wanted(a);
-                return repoint ? !a->following && r->semi_sync_slave_enabled != a->src.semi_sync
+                return repoint ? !a->following && !a->src.semi_sync_keep &&
+                                         r->semi_sync_slave_enabled != a->src.semi_sync
                                : (a->flags & SERVER_ACTION_SEMI_SYNC) && r->semi_sync_slave_enabled;
         case STEP_STOP_IO:
         case STEP_RECEIVED:
@@ -684,6 +685,7 @@ static int copy_source(server_action *a, const server_action_source *s) {
                 .use_tls = s->use_tls,
                 .tls_verify_server_cert = s->tls_verify_server_cert,
                 .semi_sync = s->semi_sync,
+                .semi_sync_keep = s->semi_sync_keep,
                 .wait_running = s->wait_running};
         a->src.host = strdup(s->host);
         a->src.user = strdup(s->user);

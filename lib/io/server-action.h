@@ -147,6 +147,8 @@ typedef struct server_action_source {
         const char *tls_ca;          /* MASTER_SSL_CA with use_tls; NULL: none */
         bool tls_verify_server_cert; /* MASTER_SSL_VERIFY_SERVER_CERT with use_tls */
         bool semi_sync;              /* rpl_semi_sync_slave_enabled as asked */
+        bool semi_sync_keep;         /* leave rpl_semi_sync_slave_enabled as it is (semi_sync ignored): a
+                                      * replica that may not be promoted, whose acks are the DBA's call */
         bool wait_running;           /* report OK only once the IO and SQL threads run ("Yes"), else as
                                       * soon as START SLAVE returned */
 } server_action_source;

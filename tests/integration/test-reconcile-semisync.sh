@@ -18,6 +18,9 @@
 #       my.cnf) and a write right after: corrected and applied within 5 s.
 #   (e) after a switchover (epoch 1, db-2 primary): db-1, now a replica, with the master side on is
 #       corrected the same way.
+#   (f) a replica that may not be promoted (db-3, promotable = false after a reload) keeps the
+#       semi-sync slave side its DBA gave it (off): a switchover back to db-1 repoints it without
+#       turning it on, and its master side turned on is corrected without turning the slave side on.
 # Ends with a clean SIGTERM and no sanitizer report. Every process is killed by PID in the exit trap.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -142,6 +145,26 @@ check "db-1: the write applied within 5 s" mdb_wait_until 5 has_row 1 5
 check "a semi-sync-corrected record for db-1 at epoch 1, primary db-2" \
   mon_wait 5 eval 'corrected db-1 | grep -q "\"epoch\": 1, .*\"primary\": \"db-2\""'
 check "the primary db-2 kept its master side" var_is 2 rpl_semi_sync_master_enabled 1
+
+# ---- (f) a server that may not be promoted keeps its slave side ----
+sed -i 's|\({ name = "db-3";[^}]*\) }|\1 promotable = false; }|' "$MON_CONF"
+check "the config marks db-3 promotable = false" grep -q 'name = "db-3";.*promotable = false; }' "$MON_CONF"
+out=$(mon_ctl reload 2>&1); rc=$?
+check "reload: exit 0 ($out)" test "$rc" -eq 0
+mdb_sql 3 "SET GLOBAL rpl_semi_sync_slave_enabled = OFF; STOP SLAVE IO_THREAD; START SLAVE IO_THREAD" || fail "db-3: slave side off"
+check "db-3 is no semi-sync client of db-2 any more (db-2 counts 1)" mdb_wait_until 5 clients_are 2 1
+out=$(mon_ctl switchover main --to db-1 2>&1); rc=$?
+check "switchover main --to db-1: exit 0 ($(head -n1 <<<"$out"))" test "$rc" -eq 0
+ms=$(mon_q wait 'c["state"] == "healthy" and c["primary"] == "db-1" and c["epoch"] == 2 and srv["db-3"]["replicating_from"] == "db-1"' 10000); rc=$?
+check "healthy, db-1 the primary of epoch 2, db-3 repointed to it ($ms ms)" test "$rc" -eq 0
+check "db-3 (promotable = false): its slave side left off by the repoint" var_is 3 rpl_semi_sync_slave_enabled 0
+check "...and db-2, promotable, has it on" var_is 2 rpl_semi_sync_slave_enabled 1
+n3=$(n_corrected db-3)
+mdb_sql 3 "SET GLOBAL rpl_semi_sync_master_enabled = ON"
+check "db-3: master side off within 5 s" mdb_wait_until 5 var_is 3 rpl_semi_sync_master_enabled 0
+check "...its slave side still off" var_is 3 rpl_semi_sync_slave_enabled 0
+check "...one more semi-sync-corrected record for db-3, only the master side changed" \
+  mon_wait 5 eval '[ "$(n_corrected db-3)" = $((n3 + 1)) ] && corrected db-3 | tail -n 1 | grep -q "\"changed\": \[\"rpl_semi_sync_master_enabled=OFF\"\]"'
 
 mon_stop
 check "SIGTERM: exit 0 ($MON_RC)" test "$MON_RC" = 0
