@@ -462,6 +462,23 @@ static void json_refuse(json_object *j, const char *verdict_key, const char *rea
         json_object_object_add(j, "text", json_object_new_string(text));
 }
 
+/* An operator's decision that go had let through, refused after all for reason with text (taken): in
+ * the decision and its JSON; the reason joins the JSON's refusals when listed. */
+static void decision_refuse(decision *x, failover_reason reason, char *text, bool listed) {
+        const char *code = failover_reason_to_string(reason);
+
+        x->d.go = false;
+        x->d.reason = reason;
+        x->d.candidate = TOPOLOGY_NONE;
+        free(x->d.text);
+        x->d.text = text;
+        json_refuse(x->json, "go", code, text);
+        json_object_object_add(x->json, "candidate", NULL);
+        json_object *refusals = json_object_object_get(x->json, "refusals");
+        if (listed && refusals && json_object_is_type(refusals, json_type_array))
+                json_object_array_add(refusals, json_object_new_string(code));
+}
+
 static int reply_text(control_client *client, json_object *res, const char *text) {
         json_object_object_add(res, "text", json_object_new_string(text ? text : ""));
         return control_client_reply(client, res);
@@ -507,16 +524,7 @@ int daemon_control_failover(daemon_cluster *dc, control_client *client, const co
                 if (asprintf(&t, "refused (QUORUM_LOST): %s; --no-quorum does not spare the election",
                             no_majority ? no_majority : "no majority of sentinels in reach") < 0)
                         return -ENOMEM;
-                x.d.go = false;
-                x.d.reason = FAILOVER_REASON_QUORUM_LOST;
-                x.d.candidate = TOPOLOGY_NONE;
-                free(x.d.text);
-                x.d.text = t;
-                json_refuse(x.json, "go", "QUORUM_LOST", t);
-                json_object_object_add(x.json, "candidate", NULL);
-                json_object *refusals = json_object_object_get(x.json, "refusals");
-                if (refusals && json_object_is_type(refusals, json_type_array))
-                        json_object_array_add(refusals, json_object_new_string("QUORUM_LOST"));
+                decision_refuse(&x, FAILOVER_REASON_QUORUM_LOST, t, true);
         }
         /* With peers a forced failover waits for the old primary's zone to fence it (failover-op.h): a
          * budget too short for that fails the run after its election; say so now, before any vote. */
@@ -533,13 +541,7 @@ int daemon_control_failover(daemon_cluster *dc, control_client *client, const co
                             c->fencing.self_fence_after_ms, c->probe.timeout_ms, c->failover.timeout_ms,
                             (uint64_t) (budget_usec / USEC_PER_MSEC)) < 0)
                         return -ENOMEM;
-                x.d.go = false;
-                x.d.reason = FAILOVER_REASON_TIMEOUT;
-                x.d.candidate = TOPOLOGY_NONE;
-                free(x.d.text);
-                x.d.text = t;
-                json_refuse(x.json, "go", "TIMEOUT", t);
-                json_object_object_add(x.json, "candidate", NULL);
+                decision_refuse(&x, FAILOVER_REASON_TIMEOUT, t, false);
         }
         (void) failover_decision_format(x.json, &text);
         json_object_object_add(x.json, "dry_run", json_object_new_boolean(dry_run));

@@ -1,5 +1,4 @@
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +6,7 @@
 
 #include "config-read.h"
 #include "macro.h"
+#include "strutil.h"
 
 /* The line number of the first @include directive in text (libconfig: optional blanks, then
  * "@include" at the start of a line), or 0. */
@@ -25,19 +25,6 @@ static unsigned include_line(const char *text) {
         return 0;
 }
 
-static int fail(char **ret_error, int r, const char *format, ...) _printf_(3, 4);
-static int fail(char **ret_error, int r, const char *format, ...) {
-        va_list ap;
-
-        if (ret_error) {
-                va_start(ap, format);
-                if (vasprintf(ret_error, format, ap) < 0)
-                        *ret_error = NULL;
-                va_end(ap);
-        }
-        return r;
-}
-
 int config_read_text(const char *path, char **ret_text, char **ret_error) {
         _cleanup_free_ char *buf = NULL;
         struct stat st;
@@ -48,7 +35,7 @@ int config_read_text(const char *path, char **ret_text, char **ret_error) {
 
         f = fopen(path, "re");
         if (!f)
-                return fail(ret_error, -errno, "%s: cannot read: %s", path, strerror(errno));
+                return str_error_set(ret_error, -errno, "%s: cannot read: %s", path, strerror(errno));
         /* Anything readable goes (a pipe from --config <(...) too), but not a directory. */
         r = fstat(fileno(f), &st) < 0 ? -errno : S_ISDIR(st.st_mode) ? -EISDIR : 0;
         if (r >= 0) {
@@ -68,15 +55,15 @@ int config_read_text(const char *path, char **ret_text, char **ret_error) {
         }
         fclose(f);
         if (r == -EFBIG)
-                return fail(ret_error, r, "%s: larger than %d bytes: not a configuration file", path, CONFIG_FILE_MAX);
+                return str_error_set(ret_error, r, "%s: larger than %d bytes: not a configuration file", path, CONFIG_FILE_MAX);
         if (r < 0)
-                return fail(ret_error, r, "%s: cannot read: %s", path, strerror(-r));
+                return str_error_set(ret_error, r, "%s: cannot read: %s", path, strerror(-r));
         buf[len] = 0;
         if (strlen(buf) != len)
-                return fail(ret_error, -EINVAL, "%s: holds a NUL byte: not a configuration file", path);
+                return str_error_set(ret_error, -EINVAL, "%s: holds a NUL byte: not a configuration file", path);
         line = include_line(buf);
         if (line > 0)
-                return fail(ret_error, -EINVAL, "%s:%u: @include is not supported: keep the whole configuration in %s",
+                return str_error_set(ret_error, -EINVAL, "%s:%u: @include is not supported: keep the whole configuration in %s",
                         path, line, path);
         *ret_text = TAKE_PTR(buf);
         return 0;

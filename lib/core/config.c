@@ -612,19 +612,6 @@ static void config_tp(config_t *lc) {
         config_destroy(lc);
 }
 
-static int set_error(char **ret_error, int r, const char *format, ...) _printf_(3, 4);
-static int set_error(char **ret_error, int r, const char *format, ...) {
-        va_list ap;
-
-        if (ret_error) {
-                va_start(ap, format);
-                if (vasprintf(ret_error, format, ap) < 0)
-                        *ret_error = NULL;
-                va_end(ap);
-        }
-        return r;
-}
-
 int config_load(const char *path, config **ret, char **ret_error) {
         _cleanup_(config_freep) config *c = NULL;
         _cleanup_(config_tp) config_t lc;
@@ -647,7 +634,7 @@ int config_load(const char *path, config **ret, char **ret_error) {
         if (!config_read_string(&lc, data)) {
                 const char *text = config_error_text(&lc) ?: "cannot parse";
 
-                r = set_error(ret_error, -EINVAL, "%s:%d: %s%s", config_error_file(&lc) ?: path,
+                r = str_error_set(ret_error, -EINVAL, "%s:%d: %s%s", config_error_file(&lc) ?: path,
                         config_error_line(&lc) > 0 ? config_error_line(&lc) : 1, text,
                         streq(text, "duplicate setting name") ? " (each key may appear once in a group)"
                         : streq(text, "syntax error")

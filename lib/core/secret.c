@@ -1,7 +1,6 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,19 +36,6 @@ int secret_resolve(const char *name, const char *base_dir, char **ret) {
                 return -ENOMEM;
         *ret = p;
         return 0;
-}
-
-static int error_reason(char **ret_error, int r, const char *format, ...) _printf_(3, 4);
-static int error_reason(char **ret_error, int r, const char *format, ...) {
-        va_list ap;
-
-        if (ret_error) {
-                va_start(ap, format);
-                if (vasprintf(ret_error, format, ap) < 0)
-                        *ret_error = NULL;
-                va_end(ap);
-        }
-        return r;
 }
 
 /* The kernel's POSIX ACL xattr (linux/posix_acl_xattr.h): a version, then little-endian entries. */
@@ -138,18 +124,18 @@ int secret_read_file(const char *path, secret *ret, char **ret_error) {
         if (fd < 0 || fstat(fd, &st) < 0) {
                 int r = -errno;
 
-                return error_reason(ret_error, r, "cannot open secret file %s: %s", path, strerror(-r));
+                return str_error_set(ret_error, r, "cannot open secret file %s: %s", path, strerror(-r));
         }
         if (S_ISDIR(st.st_mode))
-                return error_reason(ret_error, -EISDIR, "secret file %s is a directory, not a file", path);
+                return str_error_set(ret_error, -EISDIR, "secret file %s is a directory, not a file", path);
         if (!S_ISREG(st.st_mode))
-                return error_reason(ret_error, -EBADFD, "secret file %s is not a regular file", path);
+                return str_error_set(ret_error, -EBADFD, "secret file %s is not a regular file", path);
         if ((st.st_mode & 0007) || ((st.st_mode & 0070) && !secret_acl_private(fd)))
-                return error_reason(ret_error, -EPERM,
+                return str_error_set(ret_error, -EPERM,
                         "secret file %s is accessible by group or others (mode %04o); run chmod 0600 %s",
                         path, (unsigned) (st.st_mode & 07777), path);
         if ((uint64_t) st.st_size > SECRET_SIZE_MAX)
-                return error_reason(ret_error, -EFBIG, "secret file %s is larger than %zu KiB", path,
+                return str_error_set(ret_error, -EFBIG, "secret file %s is larger than %zu KiB", path,
                         SECRET_SIZE_MAX / 1024);
 
         path_copy = strdup(path);
@@ -164,7 +150,7 @@ int secret_read_file(const char *path, secret *ret, char **ret_error) {
         n = read_full(fd, buf, cap);
         if (n < 0) {
                 wipe_free(buf, cap + 1);
-                return error_reason(
+                return str_error_set(
                         ret_error, (int) n, "cannot read secret file %s: %s", path, strerror((int) -n));
         }
         size = (size_t) n;
@@ -175,9 +161,9 @@ int secret_read_file(const char *path, secret *ret, char **ret_error) {
         if (n != 0) {
                 wipe_free(buf, cap + 1);
                 if (n < 0)
-                        return error_reason(ret_error, (int) n, "cannot read secret file %s: %s", path,
+                        return str_error_set(ret_error, (int) n, "cannot read secret file %s: %s", path,
                                 strerror((int) -n));
-                return error_reason(ret_error, -EFBIG, "secret file %s changed while being read", path);
+                return str_error_set(ret_error, -EFBIG, "secret file %s changed while being read", path);
         }
 
         if (size > 0 && buf[size - 1] == '\n') {
@@ -187,7 +173,7 @@ int secret_read_file(const char *path, secret *ret, char **ret_error) {
         }
         if (size == 0) {
                 wipe_free(buf, cap + 1);
-                return error_reason(ret_error, -ENODATA, "secret file %s is empty", path);
+                return str_error_set(ret_error, -ENODATA, "secret file %s is empty", path);
         }
         buf[size] = 0;
 

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +105,18 @@ bool str_has_control(const char *s) {
                 if ((unsigned char) *s < 0x20 || *s == 0x7f)
                         return true;
         return false;
+}
+
+int str_error_set(char **ret_error, int r, const char *format, ...) {
+        va_list ap;
+
+        if (ret_error) {
+                va_start(ap, format);
+                if (vasprintf(ret_error, format, ap) < 0)
+                        *ret_error = NULL;
+                va_end(ap);
+        }
+        return r;
 }
 
 int str_fputs_printable(const char *s, FILE *f) {

@@ -30,6 +30,10 @@ bool str_endswith(const char *s, const char *suffix);
 /* Whether s contains an ASCII control character (below 0x20, or 0x7f). */
 bool str_has_control(const char *s);
 
+/* Sets *ret_error (when ret_error is not NULL) to the formatted one-line message, or NULL when out of
+ * memory, and returns r: for the functions that fail with an errno and a reason. */
+int str_error_set(char **ret_error, int r, const char *format, ...) __attribute__((format(printf, 3, 4)));
+
 /* Writes s to f for a terminal: newlines and tabs as they are, every other ASCII control character
  * (an escape sequence from a server's error text, say) as \xNN. Returns what fputs() returns. */
 int str_fputs_printable(const char *s, FILE *f);
