@@ -14,18 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz-util.h"
 #include "control-proto.h"
 #include "macro.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define check(x)                                                                                            \
-        do {                                                                                                \
-                if (!(x)) {                                                                                 \
-                        fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #x);                             \
-                        abort();                                                                            \
-                }                                                                                           \
-        } while (0)
 
 static void check_message(const char *m) {
         check(strlen(m) < CONTROL_MESSAGE_MAX);

@@ -24,19 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz-util.h"
 #include "macro.h"
 #include "peer-payload.h"
 #include "peer-proto.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define check(x)                                                                                            \
-        do {                                                                                                \
-                if (!(x)) {                                                                                 \
-                        fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #x);                             \
-                        abort();                                                                            \
-                }                                                                                           \
-        } while (0)
 
 static const char KEY[] = "fuzz-peer-secret-0123456789abcdef";
 #define KEY_LEN (sizeof(KEY) - 1)
