@@ -3,7 +3,7 @@
  * positions, binlog settings, semi-sync, every replication connection).
  *
  * Pure data: nothing here talks to a server. lib/io/probe.c fills it; the MariaDB error numbers are
- * translated into probe_error_class by lib/io/db.c, the one module that includes <mysql.h>. */
+ * translated into probe_error_class by lib/io/db-error.c, of the one module that includes <mysql.h>. */
 #pragma once
 
 #include <errno.h>

@@ -1,4 +1,5 @@
-/* The one module that includes <mysql.h>. See db.h.
+/* Connections to MariaDB over Connector/C's non-blocking API; with db-error.c (and db-internal.h)
+ * the one module that includes <mysql.h>. See db.h.
  *
  * Every Connector/C *_start() and *_cont() returns 0 (done) or the MYSQL_WAIT_* bits it is
  * suspended on. After EVERY such call we re-read the socket (mysql_get_socket(): it changes while
@@ -17,21 +18,21 @@
  * numeric addresses from us (resolve.h: IP literals at once, names in a helper thread whose eventfd
  * the loop watches). The connect deadline bounds the wait (PROBE_RESOLVE); no other connection
  * waits for a hung resolver, and a later attempt waits for the same job rather than starting
- * another, so there is at most one resolver thread per connection. */
+ * another, so there is at most one resolver thread per connection.
+ *
+ * What a failure was (classification, TLS messages) is db-error.c's; the structure both share is in
+ * db-internal.h. */
 #include <errmsg.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <mysql.h>
-#include <mysqld_error.h>
 #include <netdb.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 
-#include "db.h"
+#include "db-internal.h"
 #include "macro.h"
 #include "resolve.h"
 
@@ -42,62 +43,6 @@ _Static_assert(DB_ADDRESS_MAX == RESOLVE_ADDRESS_MAX, "db_conn_address() returns
 /* Resumes of a timed-out operation on its shut-down socket before we give up on it (the first
  * one always finished it in our tests). */
 #define DB_FINISH_TRIES 16
-
-typedef enum db_state {
-        DB_STATE_DISCONNECTED,
-        DB_STATE_RESOLVING,
-        DB_STATE_CONNECTING,
-        DB_STATE_IDLE,
-        DB_STATE_QUERYING,
-        DB_STATE_STORING,
-        DB_STATE_CLOSING,
-        _DB_STATE_MAX,
-        _DB_STATE_INVALID = -EINVAL,
-} db_state;
-
-struct db_conn {
-        unsigned n_ref;
-        sd_event *event;
-        char *host;
-        char *user;
-        char *password;                    /* our one copy; wiped when freed */
-        bool tls;                          /* TLS required; the files below are read at each connect */
-        char *tls_ca, *tls_cert, *tls_key; /* our copies of the paths; NULL when not set */
-        bool tls_verify;
-        bool reconnect; /* the next query opens a new connection (db_conn_reconnect()) */
-        uint16_t port;
-        uint64_t connect_timeout_usec;
-        uint64_t query_timeout_usec;
-
-        db_state state;
-        MYSQL *mysql;
-        bool suspended;                /* the connector waits inside a *_start() or *_cont() */
-        bool op_ok;                    /* how the last finished connect or query went */
-        MYSQL_RES *res;                /* what the last finished store_result returned */
-        int cloexec_fd;                /* the connector's socket we last made FD_CLOEXEC */
-        sd_event_source *io_source;    /* the connector's socket, or the resolver's eventfd */
-        sd_event_source *timer_source; /* our deadline, or the connector's own timeout */
-        sd_event_source *defer_source; /* a reply ready inside db_conn_query(), delivered later */
-        uint64_t deadline_usec;        /* of the current phase */
-        bool timed_out;
-
-        resolve_job *job;        /* kept while it runs, for the next attempt to wait for */
-        resolve_result resolved; /* the addresses of this attempt; n_addresses 0 while resolving */
-        size_t i_address;        /* the one being tried */
-
-        /* The query in progress. */
-        char *sql;
-        uint64_t query_deadline_usec;
-        db_query_handler handler;
-        void *userdata;
-        bool in_query_call;
-        bool connected;
-        uint64_t connect_started_usec;
-        uint64_t connect_usec;
-        uint64_t query_started_usec;
-        db_result *result;
-        db_error error;
-};
 
 static void db_connect_address(db_conn *c);
 static void db_advance(db_conn *c, int status);
@@ -140,162 +85,6 @@ static int db_result_from_mysql(MYSQL *m, MYSQL_RES *res, db_result **ret) {
         }
         mysql_free_result(res);
         return r;
-}
-
-/* ---- errors ----------------------------------------------------------------------------------- */
-
-/* The OS errno Connector/C puts into some messages: "... (111)" or "..., system error: 110". */
-static int db_message_errno(const char *m) {
-        const char *p = m ? strstr(m, "system error: ") : NULL;
-        size_t n = m ? strlen(m) : 0;
-
-        if (p)
-                return atoi(p + strlen("system error: "));
-        if (n < 3 || m[n - 1] != ')')
-                return 0;
-        for (p = m + n - 2; p > m && *p >= '0' && *p <= '9'; p--)
-                ;
-        return *p == '(' ? atoi(p + 1) : 0;
-}
-
-static const uint32_t db_errors_auth[] = {ER_ACCESS_DENIED_ERROR, ER_DBACCESS_DENIED_ERROR,
-        ER_SPECIFIC_ACCESS_DENIED_ERROR, ER_TABLEACCESS_DENIED_ERROR, ER_HOST_NOT_PRIVILEGED,
-        ER_ACCESS_DENIED_NO_PASSWORD_ERROR, ER_ACCOUNT_HAS_BEEN_LOCKED, ER_MUST_CHANGE_PASSWORD_LOGIN,
-        ER_NOT_SUPPORTED_AUTH_MODE, CR_AUTH_PLUGIN_CANNOT_LOAD, CR_AUTH_PLUGIN_ERR};
-static const uint32_t db_errors_protocol[] = {ER_HANDSHAKE_ERROR, ER_NET_PACKETS_OUT_OF_ORDER};
-static const uint32_t db_errors_internal[] = {CR_OUT_OF_MEMORY, CR_SOCKET_CREATE_ERROR,
-        CR_EVENT_CREATE_FAILED, CR_ASYNC_NOT_SUPPORTED, CR_ERR_LOAD_PLUGIN};
-/* Refused, or no answer when the OS says it timed out. */
-static const uint32_t db_errors_refused[] = {CR_CONN_HOST_ERROR, CR_CONNECTION_ERROR, CR_IPSOCK_ERROR};
-/* The connection broke, or no answer when it timed out. */
-static const uint32_t db_errors_lost[] = {
-        CR_SERVER_GONE_ERROR, CR_SERVER_LOST, CR_SERVER_LOST_EXTENDED, CR_ERR_NET_READ, CR_ERR_NET_WRITE};
-
-static bool db_error_in(uint32_t number, const uint32_t *set, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                if (set[i] == number)
-                        return true;
-        return false;
-}
-#define DB_ERROR_IN(number, set) db_error_in((number), (set), ELEMENTSOF(set))
-
-probe_error_class db_error_classify(uint32_t number, const char *message) {
-        int e = db_message_errno(message);
-
-        if (number == 0)
-                return PROBE_OK;
-        if (DB_ERROR_IN(number, db_errors_auth))
-                return PROBE_AUTH;
-        if (DB_ERROR_IN(number, db_errors_protocol))
-                return PROBE_PROTOCOL;
-        if (DB_ERROR_IN(number, db_errors_internal))
-                return PROBE_INTERNAL;
-        if (number == CR_UNKNOWN_HOST)
-                return PROBE_RESOLVE;
-        if (number == CR_SSL_CONNECTION_ERROR)
-                return PROBE_TLS;
-        if (DB_ERROR_IN(number, db_errors_refused))
-                return e == ETIMEDOUT ? PROBE_NO_ANSWER : PROBE_REFUSED;
-        if (DB_ERROR_IN(number, db_errors_lost))
-                return e == ETIMEDOUT || e == EAGAIN || (message && strcasestr(message, "timeout"))
-                               ? PROBE_NO_ANSWER
-                               : PROBE_LOST;
-        /* Any other client error: the server said something we did not expect. Any server error
-         * (ER_*: too many connections, lock wait, shutting down, ...): it answered, so it lives. */
-        if ((number >= CR_MIN_ERROR && number <= CR_MAX_ERROR) || number >= CR_EVENT_CREATE_FAILED)
-                return PROBE_PROTOCOL;
-        return PROBE_SERVER_ERROR;
-}
-
-/* Whether, after this error, the session is gone (or in an unknown state) and must be dropped. */
-static bool db_error_kills_connection(const db_error *e) {
-        if (e->error_class == PROBE_AUTH)
-                return false; /* a statement refused for a missing privilege: the session is fine */
-        if (e->error_class == PROBE_SERVER_ERROR)
-                return e->number == ER_SERVER_SHUTDOWN || e->number == ER_CONNECTION_KILLED ||
-                       e->number == ER_ABORTING_CONNECTION || e->number == ER_NEW_ABORTING_CONNECTION ||
-                       e->number == ER_CON_COUNT_ERROR;
-        return true; /* client side, timeout, protocol: gone, or in an unknown state */
-}
-
-_printf_(5, 6) static void db_error_set(
-        db_error *e, probe_error_class class, uint32_t number, int sys_error, const char *fmt, ...) {
-        va_list ap;
-
-        *e = (db_error){.error_class = class, .number = number, .sys_error = sys_error};
-        va_start(ap, fmt);
-        (void) vsnprintf(e->message, sizeof(e->message), fmt, ap);
-        va_end(ap);
-}
-
-/* Whether a failed connect of a TLS connection is the TLS layer's doing: the connector's own TLS
- * error, or another client error whose text names TLS, SSL or a certificate (the connector reports
- * some handshake failures, such as an unreadable key, under other numbers). */
-static bool db_error_is_tls(uint32_t n, const char *m) {
-        return n == CR_SSL_CONNECTION_ERROR ||
-               (m && (strcasestr(m, "SSL") || strcasestr(m, "TLS") || strcasestr(m, "certificate")));
-}
-
-/* One line naming TLS and what we gave the connector, so the operator sees which file to fix:
- * "TLS: self-signed certificate in certificate chain (tls.ca /etc/ssl/db-ca.pem, verify_server_cert
- * on)". The connector's text is cut first when it does not fit; the file names are what matters. */
-static void db_error_set_tls(db_conn *c, db_error *e, uint32_t n, const char *m) {
-        static const char *const prefixes[] = {"TLS/SSL error: ", "SSL connection error: "};
-        const struct {
-                const char *key, *path;
-        } used[] = {{"tls.ca", c->tls_ca}, {"tls.cert", c->tls_cert}, {"tls.key", c->tls_key}};
-        char files[DB_ERROR_MESSAGE_MAX / 2 + 64];
-        size_t k = 0;
-
-        for (size_t i = 0; i < ELEMENTSOF(prefixes); i++)
-                if (strncmp(m, prefixes[i], strlen(prefixes[i])) == 0 && m[strlen(prefixes[i])])
-                        m += strlen(prefixes[i]);
-        files[0] = '\0';
-        for (size_t i = 0; i < ELEMENTSOF(used); i++)
-                if (used[i].path && k < sizeof(files))
-                        k += (size_t) snprintf(files + k, sizeof(files) - k, "%s%s %s", k ? ", " : "",
-                                used[i].key, used[i].path);
-        if (k >= sizeof(files))
-                k = sizeof(files) - 1;
-        db_error_set(e, PROBE_TLS, n, 0, "TLS: %.*s (%s%sverify_server_cert %s)",
-                (int) (sizeof(e->message) - k - 48), m, files, k ? ", " : "", c->tls_verify ? "on" : "off");
-}
-
-/* Whether the server's greeting came and did not offer TLS. Connector/C 3.3 then refuses to go on
- * only when it verifies the certificate; without verify_server_cert it logs in in plain text (we
- * drop such a session at once, see db_connect_done(), and the login itself may fail first, say for
- * an account that REQUIRES SSL): either way what the operator must know is that TLS is missing. */
-static bool db_server_lacks_tls(db_conn *c) {
-        return c->mysql && c->mysql->server_capabilities != 0 &&
-               !(c->mysql->server_capabilities & CLIENT_SSL);
-}
-
-static void db_error_set_no_tls(db_conn *c, db_error *e) {
-        db_error_set(e, PROBE_TLS, CR_SSL_CONNECTION_ERROR, 0,
-                "TLS: %s port %u does not offer TLS (no ssl_cert/ssl_key on the server?); the sentinel "
-                "does not use a plain-text session when tls is configured",
-                c->resolved.addresses[c->i_address], c->port);
-}
-
-static void db_error_from_mysql(db_conn *c, db_error *e) {
-        uint32_t n = c->mysql ? mysql_errno(c->mysql) : 0;
-        const char *m = c->mysql ? mysql_error(c->mysql) : NULL;
-
-        if (c->timed_out)
-                db_error_set(e, PROBE_NO_ANSWER, 0, ETIMEDOUT,
-                        "no answer from %s port %u within the deadline (%s)",
-                        c->resolved.addresses[c->i_address], c->port,
-                        c->state == DB_STATE_CONNECTING ? "connecting" : "querying");
-        else if (n == 0)
-                db_error_set(e, PROBE_PROTOCOL, CR_UNKNOWN_ERROR, 0, "failed without an error");
-        else if (c->tls && c->state == DB_STATE_CONNECTING && db_server_lacks_tls(c))
-                db_error_set_no_tls(c, e);
-        else if (c->tls && c->state == DB_STATE_CONNECTING && db_error_is_tls(n, m))
-                db_error_set_tls(c, e, n, m && *m ? m : "the handshake failed");
-        else
-                db_error_set(e, db_error_classify(n, m), n, 0, "%s", m && *m ? m : "unknown error");
-        if (c->mysql && !c->timed_out)
-                snprintf(e->sqlstate, sizeof(e->sqlstate), "%s", mysql_sqlstate(c->mysql));
 }
 
 /* ---- event sources and replies ---------------------------------------------------------------- */
