@@ -7,13 +7,7 @@
 #   fetch_is PATH [METHOD] EXPR   EXPR (Python) over r = the fetch's JSON is true
 
 http_listen_add() {
-  local p
-  HTTP_PORT=''
-  for _ in $(seq 100); do
-    p=$((12000 + ${SRANDOM:-$((RANDOM * 32768 + RANDOM))} % 7000))
-    [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ] && { HTTP_PORT=$p; break; }
-  done
-  [ -n "$HTTP_PORT" ] || { echo "FAIL: no free port"; return 1; }
+  HTTP_PORT=$(mon_free_port_in 12000 7000) || { echo "FAIL: no free port"; return 1; }
   BASE=http://127.0.0.1:$HTTP_PORT
   sed -i "s|^  state_dir = .*|&\n  http_listen = \"127.0.0.1:$HTTP_PORT\";|" "$1"
   grep -q "http_listen = \"127.0.0.1:$HTTP_PORT\"" "$1" || { echo "FAIL: cannot set http_listen in $1"; return 1; }

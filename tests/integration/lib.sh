@@ -62,6 +62,21 @@ CONF
 # (also on failure or SIGTERM), kills every process started here by PID and removes MON_DIR.
 
 # mon_init NAME: MON_DIR and the file names, the cleanup, the hook script
+# mon_free_port [NOT...]: prints a port in 20000..31999 (below Linux's ephemeral range) that no TCP or
+# UDP socket on this machine uses and that is none of NOT; 1 when 200 tries found none.
+# mon_free_port_in LOW SPAN [NOT...]: the same in LOW..LOW+SPAN-1.
+mon_free_port() { mon_free_port_in 20000 12000 "$@"; }
+mon_free_port_in() {
+  local p lo=$1 span=$2
+  shift 2
+  for _ in $(seq 200); do
+    p=$((lo + ${SRANDOM:-$((RANDOM * 32768 + RANDOM))} % span))
+    [[ " $* " == *" $p "* ]] && continue
+    [ -z "$(ss -Htuan "( sport = :$p )" 2>/dev/null)" ] && { echo "$p"; return 0; }
+  done
+  return 1
+}
+
 mon_init() {
   MON_DIR=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX") || return 1
   MON_CONF=$MON_DIR/sentinel.conf

@@ -41,12 +41,10 @@ peers_up() {
   mdb_on_exit peers_cleanup   # registered first: runs before mon_cleanup removes MON_DIR
   mon_init "$1" || return 1
   ports=()
-  for _ in $(seq 200); do
-    p=$((20000 + ${SRANDOM:-$((RANDOM * 32768 + RANDOM))} % 12000))
-    [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ] && [[ " ${ports[*]} " != *" $p "* ]] && ports+=("$p")
-    [ "${#ports[@]}" -lt 3 ] || break
+  for _ in 1 2 3; do
+    p=$(mon_free_port "${ports[@]}") || { echo "FAIL: no free ports"; return 1; }
+    ports+=("$p")
   done
-  [ "${#ports[@]}" -eq 3 ] || { echo "FAIL: no free ports"; return 1; }
   write_secret "$MON_DIR" peer.key "the-right-peer-secret"
   cluster_block=$(mon_cluster_block main | sed 's/quorum = 1;/quorum = 2;/')
 }

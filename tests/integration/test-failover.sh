@@ -58,12 +58,7 @@ for l in open(sys.argv[1]):
 mdb_on_exit fo_cleanup
 
 # ---- the cluster: one port, three loopback addresses ----
-port=''
-for _ in $(seq 100); do
-  p=$((20000 + ${SRANDOM:-$((RANDOM * 32768 + RANDOM))} % 12000))
-  [ -z "$(ss -Htuan "( sport = :$p )" 2>/dev/null)" ] && { port=$p; break; }
-done
-[ -n "$port" ] || { echo "FAIL: no free port"; exit 1; }
+port=$(mon_free_port) || { echo "FAIL: no free port"; exit 1; }
 for i in 1 2 3; do
   export "MDB_BIND_FOR_$i=127.0.0.$((10 + i))" "MDB_PORT_FOR_$i=$port"
 done

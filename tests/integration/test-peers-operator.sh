@@ -47,12 +47,7 @@ grep -q 'timeout_ms = 10000;' <<<"$cluster_block" || { echo "FAIL: cannot set fa
 sfa_ms=600   # mon_cluster_block's fencing.self_fence_after_ms
 
 # ---- the relay from s-3 to db-1 ----
-relay_port=''
-for _ in $(seq 200); do
-  p=$((20000 + ${SRANDOM:-$((RANDOM * 32768 + RANDOM))} % 12000))
-  [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ] && [[ " ${ports[*]} " != *" $p "* ]] && { relay_port=$p; break; }
-done
-[ -n "$relay_port" ] || { echo "FAIL: no free port for the relay"; exit 1; }
+relay_port=$(mon_free_port "${ports[@]}") || { echo "FAIL: no free port for the relay"; exit 1; }
 cat >"$MON_DIR/relay.py" <<'PY'
 import asyncio, sys
 lport, host, port = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])

@@ -53,12 +53,7 @@ sec_keep() { [ -z "${SECRETS_KEEP:-}" ] || [ -z "${MON_DIR:-}" ] || cp -a "$MON_
 mdb_on_exit sec_keep   # first: runs before peers_cleanup and mon_cleanup
 
 # ---- the cluster: one port, three loopback addresses (the DNS name alone tells the primary) ----
-port=''
-for _ in $(seq 100); do
-  p=$((20000 + ${SRANDOM:-$((RANDOM * 32768 + RANDOM))} % 12000))
-  [ -z "$(ss -Htuan "( sport = :$p )" 2>/dev/null)" ] && { port=$p; break; }
-done
-[ -n "$port" ] || { echo "FAIL: no free port"; exit 1; }
+port=$(mon_free_port) || { echo "FAIL: no free port"; exit 1; }
 for i in 1 2 3; do export "MDB_BIND_FOR_$i=127.0.0.$((10 + i))" "MDB_PORT_FOR_$i=$port"; done
 peers_up sentinel-secrets || exit 1
 named_trap_teardown

@@ -45,12 +45,7 @@ for tool in named dig nsupdate; do
 done
 
 # One port for the three servers, free on every address (nothing bound to it at all).
-port=''
-for _ in $(seq 50); do
-  p=$((20000 + RANDOM % 12000))
-  [ -z "$(ss -Htanu "( sport = :$p )" 2>/dev/null)" ] && { port=$p; break; }
-done
-[ -n "$port" ] || { echo "FAIL: no free port"; exit 1; }
+port=$(mon_free_port) || { echo "FAIL: no free port"; exit 1; }
 for i in 1 2 3; do export "MDB_BIND_FOR_$i=127.0.0.1$i" "MDB_PORT_FOR_$i=$port"; done
 
 mdb_cluster_up 3 --semisync >/dev/null || exit 1
