@@ -399,7 +399,7 @@ def table(argv):
         if any("leader" in r for r in fo):
             line("kill -> sdown (the leader's record, 1 ms)", [r.get("kill_to_sdown_ms") for r in fo])
             line("kill -> odown (the leader's record, 1 ms)", [r.get("kill_to_odown_ms") for r in fo])
-            line("odown -> elect starts (staggered start: 50 ms per rank)", [r.get("odown_to_elect_ms") for r in fo])
+            line("odown -> elect starts (staggered start: 50 ms + interval per rank)", [r.get("odown_to_elect_ms") for r in fo])
             elect = line("election (phase elect: the vote round)", [r.get("phases", {}).get("elect") for r in fo])
 
             def share(r, key):

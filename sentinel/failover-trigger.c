@@ -162,8 +162,11 @@ static int start_failover(daemon_cluster *dc, decision *x, bool manual, bool for
 
 /* The primary is down for this sentinel and nothing runs: fail over, or say why not. */
 
-/* The first election after ODOWN starts this long after it per place of this sentinel's name among all
- * configured sentinels' (sorted), so that one asks first and the others vote for it. */
+/* The first election after ODOWN starts this long plus one probe interval after it per place of this
+ * sentinel's name among all configured sentinels' (sorted), so that one asks first and the others vote
+ * for it. The interval is there because each sentinel probes on its own grid: their ODOWNs of one
+ * failure are up to an interval apart, and with 50 ms alone the partition test saw two candidates
+ * split the vote. Only a sentinel whose lower-ranked peers are down or slow waits the longer. */
 #define ELECT_STAGGER_USEC (50 * USEC_PER_MSEC)
 
 /* This sentinel's place among the configured sentinels sorted by name (0 first). */
@@ -184,7 +187,8 @@ void daemon_cluster_stagger_election(daemon_cluster *dc) {
 
         if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
                 rnd = (uint32_t) loop_now(dc);
-        dc->elect_after_usec = loop_now(dc) + elect_rank(dc->daemon->config) * ELECT_STAGGER_USEC +
+        dc->elect_after_usec = loop_now(dc) +
+                elect_rank(dc->daemon->config) * (ELECT_STAGGER_USEC + dc->conf->probe.interval_ms * USEC_PER_MSEC) +
                 rnd % (ELECT_STAGGER_USEC / 2);
         /* At that time exactly, not at the next probe result: the stagger is what orders the candidates. */
         if (!dc->elect_timer) {
@@ -220,8 +224,8 @@ static void evaluate_down(daemon_cluster *dc, size_t primary) {
                 if (daemon_cluster_odown(dc, primary, &od, &j) >= 0 && od.odown) {
                         dc->odown = true;
                         /* The sentinels see ODOWN at about the same time: staggered starts keep them from
-                         * all asking for votes at once (a split vote): ELECT_STAGGER_USEC per place of this
-                         * sentinel's name among all configured ones, plus a random part of that. */
+                         * all asking for votes at once (a split vote): ELECT_STAGGER_USEC plus an interval per
+                         * place of this sentinel's name among all configured ones, plus a random part. */
                         daemon_cluster_stagger_election(dc);
                         json_object *details = json_object_new_object();
                         json_object_object_add(details, "odown", TAKE_PTR(j));

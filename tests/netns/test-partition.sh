@@ -58,6 +58,18 @@ az_on_exit() { az_kill "$LOCK_PID"; LOCK_PID=''; }
 
 # want N: scenario N is among PT_SCENARIOS (all by default; they always run in the order above)
 want() { [[ " ${PT_SCENARIOS:-8 3 4 6 2 1 7 5} " == *" $1 "* ]]; }
+# undisturbed TAG E0 MARK WHAT DECISION...: after a fault that must change nothing, every sentinel is
+# healthy with db-a again, none audited any DECISION since MARK (WHAT names them for the check line),
+# and the epochs and primary are still E0
+undisturbed() {
+  local tag=$1 e0=$2 m=$3 what=$4 out
+  shift 4
+  healthy db-a 15000
+  check "$tag healed: healthy again with db-a" test $? -eq 0
+  out=$(audit "$m" decisions "$@")
+  check "$tag no $what anywhere [${out//$'\n'/; }]" test -z "$out"
+  check "$tag epoch and primary unchanged ($e0 -> $(views))" test "$(views)" = "$e0"
+}
 
 az_setup partition
 write_secret "$AZ_DIR" wrong.key "a-wrong-peer-secret"
@@ -115,11 +127,7 @@ check "[3] db-a writable in every sample while c was cut off ($out)" test $? -eq
 out=$(tl never-two "$t0" "$t1")
 check "[3] never two writable servers ($out)" test $? -eq 0
 nft_heal c
-healthy db-a 15000
-check "[3] healed: healthy again with db-a" test $? -eq 0
-out=$(audit "$m" decisions failover-start vote-granted fenced self-fence config-adopted)
-check "[3] no failover, vote or fencing anywhere [${out//$'\n'/; }]" test -z "$out"
-check "[3] epoch and primary unchanged ($e0 -> $(views))" test "$(views)" = "$e0"
+undisturbed "[3]" "$e0" "$m" "failover, vote or fencing" failover-start vote-granted fenced self-fence config-adopted
 t1=$(now_ms)
 check "[3] db-a writable in every sample through the healing ($(tl always db-a 0 "$t0" "$t1"))" tl_q always db-a 0 "$t0" "$t1"
 echo "TIME: [3] $(elapsed_s "$T0") s"
@@ -140,11 +148,8 @@ out=$(audit "$m" decisions sdown)
 check "[4] ...and only s-a [${out//$'\n'/; }]" test -z "$(grep -v '^a ' <<<"$out")"
 check "[4] db-a writable in every sample ($(tl always db-a 0 "$t0" "$t1"))" tl_q always db-a 0 "$t0" "$t1"
 nft_heal a
-healthy db-a 15000
-check "[4] healed: healthy again with db-a" test $? -eq 0
-out=$(audit "$m" decisions failover-start vote-granted fenced self-fence config-adopted odown)
-check "[4] no ODOWN, failover, vote or fencing anywhere (quorum 2) [${out//$'\n'/; }]" test -z "$out"
-check "[4] epoch and primary unchanged ($e0 -> $(views))" test "$(views)" = "$e0"
+undisturbed "[4]" "$e0" "$m" "ODOWN, failover, vote or fencing (quorum 2)" \
+  failover-start vote-granted fenced self-fence config-adopted odown
 echo "TIME: [4] $(elapsed_s "$T0") s"
 fi # [4]
 
