@@ -66,6 +66,8 @@ struct self_fence {
         uint64_t voted_epoch;         /* ...and in which epoch; 0: not since it started */
         bool fenced;                  /* it self-fenced fenced_server and has not lifted that */
         bool applied;                 /* ...and the server confirmed read_only=ON */
+        uint64_t done_usec;           /* when the last fence action ended: only a probe started later can
+                                       * show the server writable again */
         bool paged;                   /* the fence was paged */
         size_t fenced_server;
         uint64_t fenced_usec;
@@ -224,6 +226,7 @@ static void on_fence_done(server_action *a, const server_action_result *res, voi
         char text[512];
 
         f->action = NULL; /* freed below: this is its handler */
+        f->done_usec = now_usec(dc->daemon);
         if (res->code != SERVER_ACTION_OK) {
                 snprintf(text, sizeof(text), "cannot %s %s: %s; trying again at the next round",
                         lift ? "lift the self-fence of" : "self-fence", server, res->message);
@@ -418,7 +421,7 @@ void daemon_fence_evaluate(daemon_cluster *dc) {
                                         (uint64_t) ((now - f->fenced_usec) / USEC_PER_MSEC), text ? text : reason);
                         }
                         if (st && st->reachable && st->have_variables && !st->read_only &&
-                                st->started_usec > f->fenced_usec) {
+                                st->started_usec > f->done_usec) {
                                 log_fields_full(LOG_WARNING,
                                         &(log_fields){ .cluster = dc->conf->name, .has_epoch = true, .epoch = epoch,
                                                 .event = _EVENT_INVALID, .reason = reason },
